@@ -1,0 +1,57 @@
+# Keyward — every developer and CI use these targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Build cache outside the clone, shared by every checkout on this machine (CI included).
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/keyward/target
+# Never export DATABASE_URL while building: sqlx-adapter's own queries would check against it.
+unexport DATABASE_URL
+
+CONFIG ?= config/dev.toml
+KEYWARD := $(CARGO_TARGET_DIR)/debug/keyward
+NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
+
+.PHONY: help setup build run migrate test test-unit lint fmt clippy proto bench e2e helm-lint clean-db
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install and start PostgreSQL and RabbitMQ where missing; create the database and roles
+	@bash scripts/setup.sh
+
+build: ## Build the keyward binary (debug)
+	cargo build -p keyward
+
+migrate: setup build ## Apply every service's migrations
+	$(KEYWARD) --config $(CONFIG) migrate
+
+run: setup build ## Set up, migrate, and run all six services (keyward up)
+	@echo "starting keyward (Ctrl-C to stop)"
+	$(KEYWARD) --config $(CONFIG) up
+
+test: setup ## Set up, then run the whole test suite
+ifdef NEXTEST
+	cargo nextest run --workspace --no-fail-fast
+else
+	@echo "cargo-nextest not found; using cargo test (install it with: cargo install cargo-nextest --locked)"
+	cargo test --workspace --no-fail-fast
+endif
+
+lint: ## rustfmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+proto: ## Regenerate crates/proto from proto/ (after editing a .proto file)
+	KEYWARD_UPDATE_PROTO=1 cargo test -p keyward-proto --test it drift
+
+bench: setup ## Run the benchmarks and print their results (see bench/RESULTS.md)
+	@bash bench/run.sh
+
+e2e: setup build ## Only the end-to-end tests (keyward up driven over HTTP/gRPC)
+	cargo nextest run -p keyward --test it
+
+helm-lint: ## Render-check the Helm chart when helm is installed
+	@if command -v helm >/dev/null; then helm lint helm/keyward; else echo "helm not installed; skipping"; fi

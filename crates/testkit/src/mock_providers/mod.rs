@@ -1,0 +1,180 @@
+//! Local mock LLM providers: one actix-web server on `127.0.0.1:0` that answers in each
+//! provider's real wire format, so tests never reach the internet.
+//!
+//! Every provider lives under its id: `http://127.0.0.1:PORT/openai/v1/models`,
+//! `…/anthropic/v1/models`, `…/bedrock/foundation-models`. [`MockProviders::base_url`] returns the
+//! URL to use as a provider's base URL (the same shape as `Provider::default_base_url`, so
+//! `/v1` is included for OpenAI, Mistral and OpenAI-compatible).
+//!
+//! Behaviour is driven by the credential (see [`keys`]): registered keys succeed, unknown keys
+//! get the provider's 401/403, keys containing `ratelimit` get 429, `servererror` 500, and
+//! `slowkey` an answer after a delay. Bedrock requests are SigV4-verified against the registered
+//! secret access key.
+//!
+//! Endpoints so far: each provider's validation call (list models, or Perplexity's async-jobs
+//! list) and non-streaming chat (`chat/completions` for OpenAI-style APIs, Anthropic
+//! `/v1/messages`). Streaming and embeddings are added in `routes::route`.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use keyward_providers::Provider;
+//! use keyward_testkit::mock_providers::{KeyKind, MockProviders, fixture_secret};
+//!
+//! let mock = MockProviders::start().await?;
+//! let secret = fixture_secret(Provider::Anthropic, KeyKind::Valid);
+//! let base_url = mock.base_url(Provider::Anthropic);
+//! // … validate `secret` against `base_url` …
+//! assert_eq!(mock.request_count(Provider::Anthropic), 1);
+//! mock.stop().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod chat;
+pub mod keys;
+mod routes;
+mod sigv4;
+mod state;
+mod wire_errors;
+mod wire_models;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use keyward_providers::Provider;
+use tokio::task::JoinHandle;
+
+pub use chat::{REPLY, mock_tokens};
+pub use keys::{KeyKind, fixture_aws_secret, fixture_key, fixture_secret};
+pub use state::LoggedRequest;
+
+use state::State;
+
+/// A running mock-provider server. Stops on [`MockProviders::stop`] or when dropped.
+pub struct MockProviders {
+    root: String,
+    state: Arc<State>,
+    handle: ServerHandle,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl MockProviders {
+    /// Binds `127.0.0.1:0`, registers every [`KeyKind`] fixture except `Unknown` as a valid key,
+    /// and serves on the current tokio runtime (one worker, no signal handling).
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let root = format!("http://{}", listener.local_addr()?);
+        let state = Arc::new(State::default());
+        for provider in Provider::ALL {
+            for kind in KeyKind::ALL {
+                if kind == KeyKind::Unknown {
+                    continue;
+                }
+                match provider {
+                    Provider::Bedrock => state.register_aws(
+                        &fixture_key(provider, kind),
+                        &fixture_aws_secret(kind),
+                    ),
+                    _ => state.register_key(provider, &fixture_key(provider, kind)),
+                }
+            }
+        }
+        let data = web::Data::from(Arc::clone(&state));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
+                .default_service(web::to(routes::dispatch))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        Ok(Self {
+            root,
+            state,
+            handle,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a provider prefix.
+    pub fn root_url(&self) -> &str {
+        &self.root
+    }
+
+    /// The base URL to configure for `provider`, e.g. `http://127.0.0.1:PORT/openai/v1` or
+    /// `http://127.0.0.1:PORT/anthropic`. For Azure it stands in for the resource endpoint.
+    pub fn base_url(&self, provider: Provider) -> String {
+        let version = match provider {
+            Provider::OpenAi | Provider::Mistral | Provider::OpenAiCompatible => "/v1",
+            _ => "",
+        };
+        format!("{}/{}{version}", self.root, provider.as_str())
+    }
+
+    /// Accepts `key` as a valid API key of `provider` from now on.
+    pub fn register_key(&self, provider: Provider, key: &str) {
+        self.state.register_key(provider, key);
+    }
+
+    /// Accepts Bedrock requests signed with this access key id and secret from now on.
+    pub fn register_aws_key(&self, access_key_id: &str, secret_access_key: &str) {
+        self.state.register_aws(access_key_id, secret_access_key);
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.log()
+    }
+
+    /// How many requests `provider` received.
+    pub fn request_count(&self, provider: Provider) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.provider == provider)
+            .count()
+    }
+
+    /// How many requests `provider` received at `path` (provider-side, e.g. `/v1/models`).
+    pub fn request_count_at(&self, provider: Provider, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.provider == provider && r.path == path)
+            .count()
+    }
+
+    /// Whether the last request to `provider` carried a registered credential; `None` before
+    /// any request.
+    pub fn last_auth_matched(&self, provider: Provider) -> Option<bool> {
+        self.requests()
+            .iter()
+            .rev()
+            .find(|r| r.provider == provider)
+            .map(|r| r.auth_matched)
+    }
+
+    /// The provider-side path of `provider`'s validation call (e.g. `/v1/models`).
+    pub fn validation_path(provider: Provider) -> &'static str {
+        routes::validation_path(provider)
+    }
+
+    /// Stops the server and waits until it has.
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+impl Drop for MockProviders {
+    fn drop(&mut self) {
+        // `stop` sends the command immediately; the returned future only awaits completion.
+        drop(self.handle.stop(false));
+        self.task.abort();
+    }
+}

@@ -1,0 +1,106 @@
+//! `keyward`: one binary for every Keyward service, `up` for all of them in one process,
+//! `migrate`, and the admin commands.
+
+mod config;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Exit code for a configuration error (EX_CONFIG-style, per sysexits' EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+
+/// Keyward holds your organization's LLM provider keys, proxies and meters every call, and
+/// enforces budgets, limits and policies.
+#[derive(Parser)]
+#[command(name = "keyward", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (TOML). Every key can be overridden with KEYWARD__SECTION__KEY
+    /// environment variables, e.g. KEYWARD__VAULT__HTTP=0.0.0.0:9101.
+    #[arg(long, short, env = "KEYWARD_CONFIG", global = true)]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run all six services in one process (each on its own ports, talking real gRPC,
+    /// RabbitMQ and Postgres to each other). Applies migrations first.
+    Up {
+        /// Do not apply migrations before starting.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply every service's database migrations (creates the roles and schemas first).
+    Migrate,
+    /// Run the API gateway (REST API, LLM proxy, dashboard; default port 8080).
+    ApiGateway,
+    /// Run the vault (gRPC 50051, ops 9101).
+    Vault,
+    /// Run usage ingestion (gRPC 50052, ops 9102).
+    UsageIngest,
+    /// Run the cost service (gRPC 50053, ops 9103).
+    Cost,
+    /// Run the alert service (gRPC 50054, ops 9104).
+    Alert,
+    /// Run the audit service (gRPC 50055, ops 9105).
+    Audit,
+    /// Check the configuration and print it, with secrets hidden.
+    CheckConfig,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = keyward_core::config::process_env();
+    let cfg = match Config::load(cli.config.as_deref(), &env) {
+        Ok(cfg) => cfg,
+        Err(message) => {
+            report(&format!("keyward: configuration error: {message}"));
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Err(e) = keyward_telemetry::init(&cfg.telemetry) {
+        report(&format!("keyward: configuration error: {e}"));
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let result = match cli.command {
+        Command::Up { no_migrate } => run::up(&cfg, !no_migrate).await,
+        Command::Migrate => run::migrate(&cfg).await,
+        Command::ApiGateway => run::one(&cfg, keyward_core::ServiceName::ApiGateway).await,
+        Command::Vault => run::one(&cfg, keyward_core::ServiceName::Vault).await,
+        Command::UsageIngest => run::one(&cfg, keyward_core::ServiceName::UsageIngest).await,
+        Command::Cost => run::one(&cfg, keyward_core::ServiceName::Cost).await,
+        Command::Alert => run::one(&cfg, keyward_core::ServiceName::Alert).await,
+        Command::Audit => run::one(&cfg, keyward_core::ServiceName::Audit).await,
+        Command::CheckConfig => {
+            run::print_urls(&cfg);
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let text = format!("{e:#}");
+            tracing::error!(error = %keyward_crypto_redact(&text), "keyward stopped with an error");
+            report(&format!("keyward: {}", keyward_crypto_redact(&text)));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn keyward_crypto_redact(s: &str) -> String {
+    keyward_crypto::redact(s).into_owned()
+}
+
+/// Writes a message for the person at the terminal.
+#[expect(clippy::print_stderr, reason = "the binary's own user-facing error output")]
+fn report(message: &str) {
+    eprintln!("{message}");
+}
