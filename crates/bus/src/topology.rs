@@ -71,10 +71,20 @@ impl Topology {
         }
     }
 
+    /// Namespaced (test) queues delete themselves after 10 idle minutes, so test runs leave no
+    /// quorum queues behind on a shared broker. Production queues (no namespace) never expire.
+    fn expire_if_namespaced(&self, args: &mut FieldTable) {
+        if !self.namespace.is_empty() {
+            args.insert("x-expires".into(), AMQPValue::LongInt(600_000));
+        }
+    }
+
     /// Declares the three exchanges and the dead-letter exchange.
     pub async fn declare_exchanges(&self, ch: &Channel) -> lapin::Result<()> {
+        // Namespaced (test) exchanges go away with their last binding.
         let durable = ExchangeDeclareOptions {
             durable: true,
+            auto_delete: !self.namespace.is_empty(),
             ..ExchangeDeclareOptions::default()
         };
         for (name, kind) in [
@@ -99,6 +109,7 @@ impl Topology {
         };
         let mut dlq_args = FieldTable::default();
         dlq_args.insert("x-queue-type".into(), long_string("quorum"));
+        self.expire_if_namespaced(&mut dlq_args);
         ch.queue_declare(dlq.clone().into(), durable, dlq_args).await?;
         ch.queue_bind(
             dlq.clone().into(),
@@ -114,6 +125,7 @@ impl Topology {
         args.insert("x-dead-letter-exchange".into(), long_string(&self.name(DEAD_LETTER)));
         args.insert("x-dead-letter-routing-key".into(), long_string(&name));
         args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(DELIVERY_LIMIT));
+        self.expire_if_namespaced(&mut args);
         ch.queue_declare(name.clone().into(), durable, args).await?;
         for key in spec.binding_keys {
             ch.queue_bind(

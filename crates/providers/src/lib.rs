@@ -8,12 +8,14 @@
 //!
 //! Nothing this crate returns (errors, messages, `Debug`) ever contains a secret.
 
+mod client;
 mod format;
 mod provider;
 mod scrub;
 mod secret;
 mod validate;
 
+pub use client::http_client;
 pub use format::{FormatError, check_format};
 pub use provider::{Provider, UnknownProvider, bedrock_control_plane_url, bedrock_runtime_url};
 pub use secret::ProviderSecret;

@@ -2,13 +2,15 @@
 //!
 //! Providers sometimes echo (part of) the key they rejected — OpenAI's "Incorrect API key
 //! provided: sk-proj-****…wxyz" — so nothing from an upstream body reaches a message without going
-//! through here. The platform-wide redaction function lives in `keyward-crypto`; this one is
-//! deliberately stricter (it also drops long random-looking tokens such as request ids).
+//! through here. It applies the platform-wide [`keyward_crypto::redact`] and, on top, removes the
+//! exact secret values of the key being checked and any long random-looking token (which also
+//! drops request ids: upstream text quoted here is for humans, not for correlation).
 
 /// How many characters of upstream text a message may quote.
 pub(crate) const MAX_UPSTREAM_CHARS: usize = 200;
 
-const REDACTED: &str = "[redacted]";
+/// The same marker `keyward_crypto::redact` uses.
+const REDACTED: &str = "[REDACTED]";
 
 /// Removes the given secrets and anything that looks like a credential, then caps the length.
 pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
@@ -28,7 +30,8 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
         }
     }
     push_token(&mut out, &token);
-    truncate(out.trim(), MAX_UPSTREAM_CHARS)
+    let out = keyward_crypto::redact(out.trim());
+    truncate(&out, MAX_UPSTREAM_CHARS)
 }
 
 fn is_token_char(c: char) -> bool {
@@ -83,7 +86,7 @@ mod tests {
         assert!(!out.contains("wxyz"), "{out}");
         assert!(!out.contains("AIzaSy"), "{out}");
         assert!(
-            out.contains("Incorrect API key provided: [redacted]"),
+            out.contains("Incorrect API key provided: [REDACTED]"),
             "{out}"
         );
         assert!(

@@ -38,7 +38,7 @@ fn dev_config() -> DevConfig {
     // The dev file has per-service sections these tests don't need; read only the shared ones.
     let text = std::fs::read_to_string(&path).expect("config/dev.toml is readable");
     let mut table: toml::Table = text.parse().expect("config/dev.toml is TOML");
-    table.retain(|k, _| matches!(k.as_str(), "database" | "broker" | "internal"));
+    table.retain(|k, _| matches!(k.as_ref(), "database" | "broker" | "internal"));
     let tmp = std::env::temp_dir().join(format!("kw-testcfg-{}.toml", uuid::Uuid::now_v7()));
     std::fs::write(&tmp, toml::to_string(&table).expect("serializes")).expect("temp config written");
     let env: BTreeMap<String, String> = env

@@ -115,7 +115,8 @@ impl Default for ValidateOptions<'_> {
 /// | Perplexity | `GET {base}/async/chat/completions`, `Authorization: Bearer` |
 ///
 /// Sources are next to each call in `probe.rs`. The client is the caller's so its connection
-/// pool, proxy and TLS settings apply.
+/// pool, proxy and TLS settings apply; build it with [`crate::http_client`] (no redirects), so a
+/// key sent in a custom header can never follow a redirect to another host.
 pub async fn validate(
     client: &reqwest::Client,
     provider: Provider,
@@ -235,6 +236,13 @@ async fn classify(
         429 => (
             Outcome::RateLimited,
             format!("{provider} is rate limiting this key (HTTP 429){detail}; try again later"),
+        ),
+        300..=399 => (
+            Outcome::ProviderUnavailable,
+            format!(
+                "{call} was redirected (HTTP {status}); {provider}'s API never redirects, so the \
+                 base URL is probably wrong"
+            ),
         ),
         _ => (
             Outcome::ProviderUnavailable,

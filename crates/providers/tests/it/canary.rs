@@ -65,7 +65,7 @@ async fn validation_messages_never_contain_the_secret() {
             for base in [live.as_str(), dead.as_str()] {
                 let options = ValidateOptions {
                     base_url: Some(base),
-                    timeout: Duration::from_millis(500),
+                    timeout: Duration::from_millis(250),
                 };
                 let result = validate_with(&client(), provider, &secret, options).await;
                 let context = format!("{provider:?} {kind:?} {:?}", result.outcome);

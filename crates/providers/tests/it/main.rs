@@ -1,6 +1,8 @@
 //! Integration tests for `keyward-providers`: key formats, live validation against the local
 //! mock providers from `keyward-testkit`, and the never-leak-a-secret canary.
 
+#![cfg(test)]
+
 mod canary;
 mod format;
 mod mock_chat;

@@ -88,7 +88,7 @@ async fn upstream_error_text_is_quoted_after_scrubbing() {
     assert!(
         result
             .message
-            .contains("Incorrect API key provided: [redacted]"),
+            .contains("Incorrect API key provided: [REDACTED]"),
         "{}",
         result.message
     );
@@ -277,4 +277,41 @@ async fn keys_registered_later_become_valid() {
             .outcome,
         Outcome::Valid
     );
+}
+
+#[tokio::test]
+async fn keys_never_follow_a_redirect() {
+    let mock = MockProviders::start().await.unwrap();
+    let secret = fixture_secret(Provider::OpenAi, KeyKind::Valid);
+    let base = mock.redirecting_base_url();
+    let client = keyward_providers::http_client().unwrap();
+    let result = validate(&client, Provider::OpenAi, &secret, Some(&base)).await;
+    assert_eq!(
+        result.outcome,
+        Outcome::ProviderUnavailable,
+        "{}",
+        result.message
+    );
+    assert_eq!(result.http_status, Some(307));
+    assert!(result.message.contains("redirected"), "{}", result.message);
+    assert_eq!(
+        mock.request_count(Provider::OpenAi),
+        0,
+        "the key reached the redirect target"
+    );
+
+    // What the redirect-free client prevents: a default client carries the key along.
+    let followed = validate(
+        &client_following_redirects(),
+        Provider::OpenAi,
+        &secret,
+        Some(&base),
+    )
+    .await;
+    assert_eq!(followed.outcome, Outcome::Valid);
+    assert_eq!(mock.request_count(Provider::OpenAi), 1);
+}
+
+fn client_following_redirects() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }

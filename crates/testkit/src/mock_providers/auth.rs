@@ -34,9 +34,7 @@ fn credential(provider: Provider, req: &HttpRequest) -> Option<String> {
         Provider::Gemini => header("x-goog-api-key").or_else(|| query_param(req, "key")),
         // https://learn.microsoft.com/en-us/azure/ai-services/openai/reference#authentication
         Provider::Azure => header("api-key"),
-        Provider::Bedrock => {
-            sigv4::parse(&header("authorization")?).map(|sig| sig.access_key_id)
-        }
+        Provider::Bedrock => sigv4::parse(&header("authorization")?).map(|sig| sig.access_key_id),
         Provider::OpenAi
         | Provider::OpenAiCompatible
         | Provider::Cohere

@@ -28,7 +28,10 @@ pub fn mock_tokens(text: &str) -> u64 {
 pub(crate) fn handle(provider: Provider, path: &str, body: &[u8]) -> Option<HttpResponse> {
     let kind = match (provider, path) {
         (Provider::Anthropic, "/v1/messages") => Kind::AnthropicMessages,
-        (Provider::OpenAi | Provider::OpenAiCompatible | Provider::Mistral, "/v1/chat/completions")
+        (
+            Provider::OpenAi | Provider::OpenAiCompatible | Provider::Mistral,
+            "/v1/chat/completions",
+        )
         | (Provider::Perplexity, "/chat/completions") => Kind::ChatCompletions,
         (Provider::Azure, p)
             if p.starts_with("/openai/deployments/") && p.ends_with("/chat/completions") =>
@@ -38,10 +41,16 @@ pub(crate) fn handle(provider: Provider, path: &str, body: &[u8]) -> Option<Http
         _ => return None,
     };
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return Some(bad_request(provider, "We could not parse the JSON body of your request."));
+        return Some(bad_request(
+            provider,
+            "We could not parse the JSON body of your request.",
+        ));
     };
     if request.get("stream").and_then(Value::as_bool) == Some(true) {
-        return Some(bad_request(provider, "the Keyward mock does not stream yet"));
+        return Some(bad_request(
+            provider,
+            "the Keyward mock does not stream yet",
+        ));
     }
     let model = request
         .get("model")
@@ -151,7 +160,8 @@ fn chat_completion(provider: Provider, model: &str, input: u64, output: u64) -> 
         }
         // https://learn.microsoft.com/en-us/azure/ai-services/openai/concepts/content-filter
         Provider::Azure => {
-            body["prompt_filter_results"] = json!([{"prompt_index": 0, "content_filter_results": {}}]);
+            body["prompt_filter_results"] =
+                json!([{"prompt_index": 0, "content_filter_results": {}}]);
             body["choices"][0]["content_filter_results"] = json!({
                 "hate": {"filtered": false, "severity": "safe"},
                 "self_harm": {"filtered": false, "severity": "safe"},

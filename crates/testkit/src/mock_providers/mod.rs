@@ -74,10 +74,9 @@ impl MockProviders {
                     continue;
                 }
                 match provider {
-                    Provider::Bedrock => state.register_aws(
-                        &fixture_key(provider, kind),
-                        &fixture_aws_secret(kind),
-                    ),
+                    Provider::Bedrock => {
+                        state.register_aws(&fixture_key(provider, kind), &fixture_aws_secret(kind))
+                    }
                     _ => state.register_key(provider, &fixture_key(provider, kind)),
                 }
             }
@@ -117,6 +116,12 @@ impl MockProviders {
             _ => "",
         };
         format!("{}/{}{version}", self.root, provider.as_str())
+    }
+
+    /// A base URL whose every request is answered `307` to the same path under
+    /// `base_url(Provider::OpenAi)`'s prefix, for testing that keys never follow redirects.
+    pub fn redirecting_base_url(&self) -> String {
+        format!("{}/{}/v1", self.root, routes::REDIRECT_PREFIX)
     }
 
     /// Accepts `key` as a valid API key of `provider` from now on.

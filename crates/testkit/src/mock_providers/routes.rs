@@ -11,6 +11,9 @@ use super::keys::{Marker, SLOW_RESPONSE_DELAY};
 use super::state::{LoggedRequest, State};
 use super::{chat, wire_errors, wire_models};
 
+/// Requests under `/redirect/…` get a 307 to the same path under `/openai/…`.
+pub(crate) const REDIRECT_PREFIX: &str = "redirect";
+
 /// The provider-side path of each provider's validation call.
 pub(crate) fn validation_path(provider: Provider) -> &'static str {
     match provider {
@@ -34,6 +37,12 @@ pub(crate) async fn dispatch(
 ) -> HttpResponse {
     let full = req.path().trim_start_matches('/');
     let (id, rest) = full.split_once('/').unwrap_or((full, ""));
+    if id == REDIRECT_PREFIX {
+        // For redirect-handling tests: a provider API never redirects, a misconfigured URL might.
+        return HttpResponse::TemporaryRedirect()
+            .insert_header(("location", format!("/openai/{rest}")))
+            .finish();
+    }
     let Ok(provider) = id.parse::<Provider>() else {
         return HttpResponse::NotFound()
             .body("unknown provider prefix; use MockProviders::base_url(provider)");
@@ -75,10 +84,10 @@ fn route(provider: Provider, req: &HttpRequest, path: &str, body: &[u8]) -> Http
     if method == "GET" && path == validation_path(provider) {
         return wire_errors::builder(provider, StatusCode::OK).json(wire_models::list(provider));
     }
-    if method == "POST" {
-        if let Some(response) = chat::handle(provider, path, body) {
-            return response;
-        }
+    if method == "POST"
+        && let Some(response) = chat::handle(provider, path, body)
+    {
+        return response;
     }
     wire_errors::not_found(provider, path)
 }

@@ -113,7 +113,8 @@ pub(crate) fn verify(
         .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
         .and_then(|(_, value)| parse(value))
         .is_some_and(|expected| {
-            expected.signature == header.signature && expected.signed_headers == header.signed_headers
+            expected.signature == header.signature
+                && expected.signed_headers == header.signed_headers
         })
 }
 

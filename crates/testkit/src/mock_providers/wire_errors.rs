@@ -37,7 +37,10 @@ fn json_reply(provider: Provider, status: StatusCode, body: Value) -> HttpRespon
 fn bedrock_error(status: StatusCode, error_type: &str, message: &str) -> HttpResponse {
     // https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
     builder(Provider::Bedrock, status)
-        .insert_header(("x-amzn-ErrorType", format!("{error_type}:http://internal.amazon.com/coral/com.amazon.coral.service/")))
+        .insert_header((
+            "x-amzn-ErrorType",
+            format!("{error_type}:http://internal.amazon.com/coral/com.amazon.coral.service/"),
+        ))
         .json(json!({ "message": message }))
 }
 
@@ -66,7 +69,10 @@ pub(crate) fn unauthorized(provider: Provider, key: &str) -> HttpResponse {
     match provider {
         Provider::OpenAi | Provider::OpenAiCompatible => {
             let head: String = key.chars().take(8).collect();
-            let tail: String = key.chars().skip(key.chars().count().saturating_sub(4)).collect();
+            let tail: String = key
+                .chars()
+                .skip(key.chars().count().saturating_sub(4))
+                .collect();
             openai_error(
                 unauthorized,
                 &format!(
@@ -78,7 +84,9 @@ pub(crate) fn unauthorized(provider: Provider, key: &str) -> HttpResponse {
                 json!("invalid_api_key"),
             )
         }
-        Provider::Anthropic => anthropic_error(unauthorized, "authentication_error", "invalid x-api-key"),
+        Provider::Anthropic => {
+            anthropic_error(unauthorized, "authentication_error", "invalid x-api-key")
+        }
         // https://ai.google.dev/gemini-api/docs/troubleshooting — a bad key is a 400.
         Provider::Gemini => json_reply(
             provider,
@@ -115,7 +123,11 @@ pub(crate) fn unauthorized(provider: Provider, key: &str) -> HttpResponse {
                 "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."
             }}),
         ),
-        Provider::Cohere => json_reply(provider, unauthorized, json!({"message": "invalid api token"})),
+        Provider::Cohere => json_reply(
+            provider,
+            unauthorized,
+            json!({"message": "invalid api token"}),
+        ),
         Provider::Mistral => json_reply(
             provider,
             unauthorized,
@@ -197,14 +209,20 @@ pub(crate) fn rate_limited(provider: Provider) -> HttpResponse {
             "status": "RESOURCE_EXHAUSTED",
             "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{RETRY_AFTER_SECS}s")}]
         }}),
-        Provider::Bedrock => json!({"message": "Too many requests, please wait before trying again."}),
+        Provider::Bedrock => {
+            json!({"message": "Too many requests, please wait before trying again."})
+        }
         Provider::Azure => json!({"error": {
             "code": "429",
             "message": format!("Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after {RETRY_AFTER_SECS} second.")
         }}),
-        Provider::Cohere => json!({"message": "You are using a Trial key, which is limited to 20 API calls / minute. You can continue to use the Trial key for free or upgrade to a Production key with higher rate limits at 'https://dashboard.cohere.com/api-keys'."}),
+        Provider::Cohere => {
+            json!({"message": "You are using a Trial key, which is limited to 20 API calls / minute. You can continue to use the Trial key for free or upgrade to a Production key with higher rate limits at 'https://dashboard.cohere.com/api-keys'."})
+        }
         Provider::Mistral => json!({"message": "Requests rate limit exceeded"}),
-        Provider::Perplexity => json!({"error": {"message": "Rate limit exceeded", "type": "rate_limit_exceeded", "code": 429}}),
+        Provider::Perplexity => {
+            json!({"error": {"message": "Rate limit exceeded", "type": "rate_limit_exceeded", "code": 429}})
+        }
     };
     let mut reply = builder(provider, status);
     reply.insert_header(("retry-after", retry.as_str()));
@@ -222,7 +240,10 @@ pub(crate) fn rate_limited(provider: Provider) -> HttpResponse {
             reply.insert_header(("retry-after-ms", (RETRY_AFTER_SECS * 1000).to_string()));
         }
         Provider::Bedrock => {
-            reply.insert_header(("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.service/"));
+            reply.insert_header((
+                "x-amzn-ErrorType",
+                "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.service/",
+            ));
         }
         _ => {}
     }
@@ -240,19 +261,41 @@ pub(crate) fn server_error(provider: Provider) -> HttpResponse {
             Value::Null,
         ),
         Provider::Anthropic => anthropic_error(status, "api_error", "Internal server error"),
-        Provider::Gemini => json_reply(provider, status, json!({"error": {
-            "code": 500,
-            "message": "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
-            "status": "INTERNAL"
-        }})),
-        Provider::Bedrock => bedrock_error(status, "InternalServerException", "Internal server error"),
-        Provider::Azure => json_reply(provider, status, json!({"error": {
-            "code": "InternalServerError",
-            "message": "The service is temporarily unable to process your request. Please try again later."
-        }})),
-        Provider::Cohere => json_reply(provider, status, json!({"message": "internal server error, this has been reported to our developers"})),
-        Provider::Mistral => json_reply(provider, status, json!({"object": "error", "message": "Internal server error", "type": "internal_server_error", "param": null, "code": null})),
-        Provider::Perplexity => json_reply(provider, status, json!({"error": {"message": "Internal server error", "type": "internal_server_error", "code": 500}})),
+        Provider::Gemini => json_reply(
+            provider,
+            status,
+            json!({"error": {
+                "code": 500,
+                "message": "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+                "status": "INTERNAL"
+            }}),
+        ),
+        Provider::Bedrock => {
+            bedrock_error(status, "InternalServerException", "Internal server error")
+        }
+        Provider::Azure => json_reply(
+            provider,
+            status,
+            json!({"error": {
+                "code": "InternalServerError",
+                "message": "The service is temporarily unable to process your request. Please try again later."
+            }}),
+        ),
+        Provider::Cohere => json_reply(
+            provider,
+            status,
+            json!({"message": "internal server error, this has been reported to our developers"}),
+        ),
+        Provider::Mistral => json_reply(
+            provider,
+            status,
+            json!({"object": "error", "message": "Internal server error", "type": "internal_server_error", "param": null, "code": null}),
+        ),
+        Provider::Perplexity => json_reply(
+            provider,
+            status,
+            json!({"error": {"message": "Internal server error", "type": "internal_server_error", "code": 500}}),
+        ),
     }
 }
 
@@ -267,8 +310,14 @@ pub(crate) fn not_found(provider: Provider, path: &str) -> HttpResponse {
             Value::Null,
         ),
         Provider::Anthropic => anthropic_error(status, "not_found_error", "Not found"),
-        Provider::Bedrock => bedrock_error(status, "UnknownOperationException", "Unknown operation"),
-        Provider::Azure => json_reply(provider, status, json!({"error": {"code": "404", "message": "Resource not found"}})),
+        Provider::Bedrock => {
+            bedrock_error(status, "UnknownOperationException", "Unknown operation")
+        }
+        Provider::Azure => json_reply(
+            provider,
+            status,
+            json!({"error": {"code": "404", "message": "Resource not found"}}),
+        ),
         _ => json_reply(provider, status, json!({"message": "Not Found"})),
     }
 }

@@ -1,0 +1,181 @@
+//! Starts `keyward` as a child process with a config file of its own: fresh database, unique
+//! broker namespace, free ports.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use keyward_testkit::{TestDb, free_port, tempfile_dir::TempDir};
+
+pub struct Ports {
+    pub http: [u16; 6],
+    pub grpc: [u16; 5],
+}
+
+impl Ports {
+    pub fn new() -> Self {
+        Self {
+            http: std::array::from_fn(|_| free_port()),
+            grpc: std::array::from_fn(|_| free_port()),
+        }
+    }
+}
+
+/// Where a test instance's dependencies are; either may point at a `Gate`.
+pub struct Deps {
+    pub database_url: String,
+    pub broker_url: String,
+}
+
+pub struct Instance {
+    pub child: Child,
+    pub ports: Ports,
+    pub _dir: TempDir,
+    pub log: PathBuf,
+}
+
+pub fn config_text(db: &TestDb, deps: &Deps, ports: &Ports, namespace: &str, spool: &str) -> String {
+    let p = &ports.http;
+    let g = &ports.grpc;
+    let repo = keyward_testkit::repo_root();
+    let dev = std::fs::read_to_string(repo.join("config/dev.toml")).unwrap();
+    let mut table: toml::Table = dev.parse().unwrap();
+    let database = table["database"].as_table().unwrap().clone();
+    let internal = table.remove("internal").unwrap();
+    let _ = db;
+    let mut out = toml::Table::new();
+    let mut database = database;
+    database.insert("url".into(), deps.database_url.clone().into());
+    out.insert("database".into(), database.into());
+    let mut broker = toml::Table::new();
+    broker.insert("url".into(), deps.broker_url.clone().into());
+    broker.insert("namespace".into(), namespace.into());
+    broker.insert("spool_dir".into(), spool.into());
+    out.insert("broker".into(), broker.into());
+    out.insert("internal".into(), internal);
+    let mut telemetry = toml::Table::new();
+    telemetry.insert("format".into(), "json".into());
+    telemetry.insert("level".into(), "info,sqlx=warn,lapin=warn,amq_protocol=warn".into());
+    out.insert("telemetry".into(), telemetry.into());
+    let mut text = toml::to_string(&out).unwrap();
+    text.push_str(&format!(
+        "[api_gateway]\nhttp = \"127.0.0.1:{}\"\nworkers = 2\n",
+        p[0]
+    ));
+    for (i, name) in ["vault", "usage_ingest", "cost", "alert", "audit"].iter().enumerate() {
+        text.push_str(&format!(
+            "[{name}]\nhttp = \"127.0.0.1:{}\"\ngrpc = \"127.0.0.1:{}\"\ngrpc_url = \"http://127.0.0.1:{}\"\n",
+            p[i + 1],
+            g[i],
+            g[i]
+        ));
+    }
+    text
+}
+
+/// The database URL of a test database, optionally through another host:port.
+pub fn database_url(db: &TestDb, via: Option<std::net::SocketAddr>) -> String {
+    match via {
+        Some(addr) => format!("postgres://{addr}/{}", db.name),
+        None => format!("postgres://127.0.0.1:5432/{}", db.name),
+    }
+}
+
+pub fn broker_url(via: Option<std::net::SocketAddr>) -> String {
+    match via {
+        Some(addr) => format!("amqp://guest:guest@{addr}/%2f"),
+        None => "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+    }
+}
+
+pub fn start(db: &TestDb, deps: &Deps, args: &[&str]) -> Instance {
+    let ports = Ports::new();
+    let dir = TempDir::new();
+    let namespace = format!("t{}", uuid_like());
+    let spool = dir.path().join("spool");
+    let cfg = config_text(db, deps, &ports, &namespace, spool.to_str().unwrap());
+    let cfg_path = dir.path().join("keyward.toml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let log = dir.path().join("keyward.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("--config")
+        .arg(&cfg_path)
+        .args(args)
+        .env_remove("KEYWARD_CONFIG")
+        .stdout(Stdio::from(log_file.try_clone().unwrap()))
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .unwrap();
+    Instance {
+        child,
+        ports,
+        _dir: dir,
+        log,
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+impl Instance {
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the exit status.
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET a URL; (status, body). Connection errors count as status 0.
+pub async fn get(url: &str) -> (u16, String) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    match client.get(url).send().await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        }
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// Waits until `url` answers `status`, returning the body.
+pub async fn wait_for(url: &str, status: u16, timeout: Duration) -> Result<String, (u16, String)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let (s, body) = get(url).await;
+        if s == status {
+            return Ok(body);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err((s, body));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
