@@ -75,7 +75,9 @@ impl Broker {
     }
 
     /// A readiness check for this broker.
-    pub fn check_fn(&self) -> impl Fn() -> std::future::Ready<Result<(), String>> + Send + Sync + 'static {
+    pub fn check_fn(
+        &self,
+    ) -> impl Fn() -> std::future::Ready<Result<(), String>> + Send + Sync + 'static {
         let b = self.clone();
         move || std::future::ready(b.check())
     }
@@ -95,7 +97,11 @@ impl Broker {
         let mut rx = self.inner.conn.subscribe();
         let wait = async {
             loop {
-                if let Some(c) = rx.borrow_and_update().as_ref().filter(|c| c.status().connected()) {
+                if let Some(c) = rx
+                    .borrow_and_update()
+                    .as_ref()
+                    .filter(|c| c.status().connected())
+                {
                     return Ok(c.clone());
                 }
                 if rx.changed().await.is_err() {
@@ -166,7 +172,8 @@ impl Broker {
     }
 
     async fn connect_once(&self) -> Result<Arc<Connection>, String> {
-        let props = ConnectionProperties::default().with_connection_name(self.inner.name.clone().into());
+        let props =
+            ConnectionProperties::default().with_connection_name(self.inner.name.clone().into());
         let conn = match tokio::time::timeout(
             CONNECT_TIMEOUT,
             Connection::connect(self.inner.url.expose_secret(), props),

@@ -77,7 +77,8 @@ where
         };
         let session = async {
             let ch = conn.create_channel().await?;
-            ch.basic_qos(opts.prefetch, BasicQosOptions::default()).await?;
+            ch.basic_qos(opts.prefetch, BasicQosOptions::default())
+                .await?;
             let name = broker.topology().declare_queue(&ch, &queue).await?;
             let consumer = ch
                 .basic_consume(
@@ -123,13 +124,19 @@ where
                 .iter()
                 .map(|d| Message {
                     data: d.data.clone(),
-                    message_id: d.properties.message_id().as_ref().map(|s| s.as_str().to_string()),
+                    message_id: d
+                        .properties
+                        .message_id()
+                        .as_ref()
+                        .map(|s| s.as_str().to_string()),
                     schema: d.properties.kind().as_ref().map(|s| s.as_str().to_string()),
                     routing_key: d.routing_key.as_str().to_string(),
                     redelivered: d.redelivered,
                 })
                 .collect();
-            let Some(last) = deliveries.last() else { continue };
+            let Some(last) = deliveries.last() else {
+                continue;
+            };
             match handler(messages).await {
                 Ok(Handled::Commit) => {
                     if let Err(e) = last.acker.ack(BasicAckOptions { multiple: true }).await {

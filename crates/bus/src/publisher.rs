@@ -84,7 +84,10 @@ impl Publisher {
         spool: Spool,
         opts: PublisherOptions,
         shutdown: CancellationToken,
-    ) -> (Self, impl std::future::Future<Output = Result<()>> + Send + 'static) {
+    ) -> (
+        Self,
+        impl std::future::Future<Output = Result<()>> + Send + 'static,
+    ) {
         let (tx, rx) = mpsc::channel(opts.queue_len);
         let spool = Arc::new(spool);
         let worker = Worker {
@@ -112,7 +115,10 @@ impl Publisher {
     pub async fn publish_confirmed(&self, msg: Outgoing) -> Result<()> {
         let (ack, rx) = oneshot::channel();
         self.tx
-            .send(Cmd { msg, ack: Some(ack) })
+            .send(Cmd {
+                msg,
+                ack: Some(ack),
+            })
             .await
             .map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)?
@@ -157,7 +163,8 @@ impl Worker {
     }
 
     async fn handle(&mut self, batch: Vec<Cmd>) {
-        let (confirmed, plain): (Vec<Cmd>, Vec<Cmd>) = batch.into_iter().partition(|c| c.ack.is_some());
+        let (confirmed, plain): (Vec<Cmd>, Vec<Cmd>) =
+            batch.into_iter().partition(|c| c.ack.is_some());
         let plain: Vec<Outgoing> = plain.into_iter().map(|c| c.msg).collect();
 
         // Fail-closed messages go out first and never touch the spool.
@@ -234,7 +241,12 @@ impl Worker {
     async fn publish_all(&mut self, msgs: &[Outgoing]) -> Vec<Result<()>> {
         let ch = match self.channel().await {
             Ok(ch) => ch,
-            Err(e) => return msgs.iter().map(|_| Err(Error::Unavailable(e.to_string()))).collect(),
+            Err(e) => {
+                return msgs
+                    .iter()
+                    .map(|_| Err(Error::Unavailable(e.to_string())))
+                    .collect();
+            }
         };
         let topology = self.broker.topology().clone();
         let mut pending = Vec::with_capacity(msgs.len());
@@ -258,9 +270,13 @@ impl Worker {
                 Err(e) => Err(Error::from(e)),
                 Ok(confirm) => match tokio::time::timeout_at(deadline, confirm).await {
                     Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-                    Ok(Ok(Confirmation::Ack(Some(_)))) => Err(Error::NotConfirmed("returned".into())),
+                    Ok(Ok(Confirmation::Ack(Some(_)))) => {
+                        Err(Error::NotConfirmed("returned".into()))
+                    }
                     Ok(Ok(Confirmation::Nack(_))) => Err(Error::NotConfirmed("nacked".into())),
-                    Ok(Ok(Confirmation::NotRequested)) => Err(Error::NotConfirmed("confirms off".into())),
+                    Ok(Ok(Confirmation::NotRequested)) => {
+                        Err(Error::NotConfirmed("confirms off".into()))
+                    }
                     Ok(Err(e)) => Err(Error::from(e)),
                     Err(_) => Err(Error::NotConfirmed("confirm timed out".into())),
                 },

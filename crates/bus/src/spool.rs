@@ -106,7 +106,9 @@ impl Spool {
             pos += 4 + len as u64;
             match decode(&body) {
                 Some(m) => out.push(m),
-                None => tracing::error!(path = %self.path.display(), "skipping an unreadable spool record"),
+                None => {
+                    tracing::error!(path = %self.path.display(), "skipping an unreadable spool record")
+                }
             }
         }
         Ok((out, pos))
@@ -210,7 +212,13 @@ mod tests {
         assert!(spool.is_empty());
         spool.append(&(0..10).map(msg).collect::<Vec<_>>()).unwrap();
         let (first, off) = spool.peek(4).unwrap();
-        assert_eq!(first.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), ["id-0", "id-1", "id-2", "id-3"]);
+        assert_eq!(
+            first
+                .iter()
+                .map(|m| m.message_id.as_str())
+                .collect::<Vec<_>>(),
+            ["id-0", "id-1", "id-2", "id-3"]
+        );
         spool.commit(off).unwrap();
         drop(spool);
 
@@ -221,7 +229,10 @@ mod tests {
         assert_eq!(rest[5].payload, msg(9).payload);
         spool.commit(off).unwrap();
         assert!(spool.is_empty());
-        assert_eq!(std::fs::metadata(dir.path().join("p.spool")).unwrap().len(), 0);
+        assert_eq!(
+            std::fs::metadata(dir.path().join("p.spool")).unwrap().len(),
+            0
+        );
     }
 
     #[test]

@@ -110,7 +110,8 @@ impl Topology {
         let mut dlq_args = FieldTable::default();
         dlq_args.insert("x-queue-type".into(), long_string("quorum"));
         self.expire_if_namespaced(&mut dlq_args);
-        ch.queue_declare(dlq.clone().into(), durable, dlq_args).await?;
+        ch.queue_declare(dlq.clone().into(), durable, dlq_args)
+            .await?;
         ch.queue_bind(
             dlq.clone().into(),
             self.name(DEAD_LETTER).into(),
@@ -122,9 +123,15 @@ impl Topology {
 
         let mut args = FieldTable::default();
         args.insert("x-queue-type".into(), long_string("quorum"));
-        args.insert("x-dead-letter-exchange".into(), long_string(&self.name(DEAD_LETTER)));
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            long_string(&self.name(DEAD_LETTER)),
+        );
         args.insert("x-dead-letter-routing-key".into(), long_string(&name));
-        args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(DELIVERY_LIMIT));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongLongInt(DELIVERY_LIMIT),
+        );
         self.expire_if_namespaced(&mut args);
         ch.queue_declare(name.clone().into(), durable, args).await?;
         for key in spec.binding_keys {

@@ -41,10 +41,11 @@ pub fn load<T: DeserializeOwned>(
                 path: path.display().to_string(),
                 source,
             })?;
-            text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-                path: path.display().to_string(),
-                message: e.message().to_string(),
-            })?
+            text.parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: e.message().to_string(),
+                })?
         }
         None => toml::Table::new(),
     };
@@ -74,7 +75,9 @@ fn parse_env_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match doc.parse::<toml::Table>() {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)))
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)),
+            )
             | Some(v @ toml::Value::Array(_)) => v,
             _ => toml::Value::String(raw.to_string()),
         },
@@ -130,7 +133,10 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -149,22 +155,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.name, "a");
-        assert_eq!(cfg.inner, Inner { port: 8080, on: true, label: "x y".into() });
+        assert_eq!(
+            cfg.inner,
+            Inner {
+                port: 8080,
+                on: true,
+                label: "x y".into()
+            }
+        );
     }
 
     #[test]
     fn unknown_fields_and_bad_types_are_named() {
-        let err = load::<Cfg>(None, &env(&[("KEYWARD__NAME", "a"), ("KEYWARD__NAMEX", "b")]))
-            .unwrap_err()
-            .to_string();
+        let err = load::<Cfg>(
+            None,
+            &env(&[("KEYWARD__NAME", "a"), ("KEYWARD__NAMEX", "b")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("namex"), "{err}");
-        let err = load::<Cfg>(None, &env(&[("KEYWARD__NAME", "a"), ("KEYWARD__INNER__PORT", "99999")]))
-            .unwrap_err()
-            .to_string();
+        let err = load::<Cfg>(
+            None,
+            &env(&[("KEYWARD__NAME", "a"), ("KEYWARD__INNER__PORT", "99999")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("invalid configuration"), "{err}");
-        let err = load::<Cfg>(None, &env(&[("KEYWARD__NAME", "a"), ("KEYWARD__NAME__X", "b")]))
-            .unwrap_err()
-            .to_string();
+        let err = load::<Cfg>(
+            None,
+            &env(&[("KEYWARD__NAME", "a"), ("KEYWARD__NAME__X", "b")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("KEYWARD__NAME__X"), "{err}");
     }
 

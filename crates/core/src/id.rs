@@ -111,7 +111,9 @@ pub struct ParseIdError;
 impl<T> FromStr for Id<T> {
     type Err = ParseIdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self::from_uuid).map_err(|_| ParseIdError)
+        Uuid::parse_str(s)
+            .map(Self::from_uuid)
+            .map_err(|_| ParseIdError)
     }
 }
 

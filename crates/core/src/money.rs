@@ -5,7 +5,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// An amount of US dollars in micro-dollars.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -51,15 +53,30 @@ impl Money {
         if whole.is_empty() && frac.is_empty() {
             return None;
         }
-        if frac.len() > 6 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        if frac.len() > 6
+            || !whole
+                .chars()
+                .chain(frac.chars())
+                .all(|c| c.is_ascii_digit())
+        {
             return None;
         }
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-        let mut frac_micros: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let mut frac_micros: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().ok()?
+        };
         for _ in frac.len()..6 {
             frac_micros *= 10;
         }
-        let micros = whole.checked_mul(Self::MICROS_PER_DOLLAR)?.checked_add(frac_micros)?;
+        let micros = whole
+            .checked_mul(Self::MICROS_PER_DOLLAR)?
+            .checked_add(frac_micros)?;
         Some(Money(if neg { -micros } else { micros }))
     }
 }
@@ -79,9 +96,18 @@ mod tests {
 
     #[test]
     fn parses_and_displays_exactly() {
-        assert_eq!(Money::parse_dollars("12.5"), Some(Money::from_micros(12_500_000)));
-        assert_eq!(Money::parse_dollars("0.000001"), Some(Money::from_micros(1)));
-        assert_eq!(Money::parse_dollars("-3"), Some(Money::from_micros(-3_000_000)));
+        assert_eq!(
+            Money::parse_dollars("12.5"),
+            Some(Money::from_micros(12_500_000))
+        );
+        assert_eq!(
+            Money::parse_dollars("0.000001"),
+            Some(Money::from_micros(1))
+        );
+        assert_eq!(
+            Money::parse_dollars("-3"),
+            Some(Money::from_micros(-3_000_000))
+        );
         assert_eq!(Money::parse_dollars("1.0000001"), None);
         assert_eq!(Money::parse_dollars("abc"), None);
         assert_eq!(Money::parse_dollars("."), None);

@@ -29,7 +29,12 @@ impl Platform {
         self.endpoints
             .get(service.as_str())
             .map(String::as_str)
-            .ok_or_else(|| format!("no gRPC url configured for {service} (set {}.grpc_url)", service.as_str().replace('-', "_")))
+            .ok_or_else(|| {
+                format!(
+                    "no gRPC url configured for {service} (set {}.grpc_url)",
+                    service.as_str().replace('-', "_")
+                )
+            })
     }
 }
 
@@ -64,7 +69,9 @@ fn default_acquire_timeout_ms() -> u64 {
 impl DatabaseConfig {
     /// The configured password of a service's role.
     pub fn password_for(&self, service: ServiceName) -> Option<&str> {
-        self.passwords.get(service.snake()).map(|p| p.expose_secret())
+        self.passwords
+            .get(service.snake())
+            .map(|p| p.expose_secret())
     }
 }
 
@@ -111,7 +118,9 @@ impl InternalConfig {
             match self.tokens.get(*id) {
                 None => return Err(format!("internal.tokens.{id} is missing")),
                 Some(t) if t.expose_secret().len() < 16 => {
-                    return Err(format!("internal.tokens.{id} must be at least 16 characters"));
+                    return Err(format!(
+                        "internal.tokens.{id} must be at least 16 characters"
+                    ));
                 }
                 Some(_) => {}
             }

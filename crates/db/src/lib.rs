@@ -55,7 +55,9 @@ pub fn service_options(cfg: &DatabaseConfig, service: ServiceName) -> Result<PgC
 /// Options for the server and database in `url`, with whatever credentials it carries.
 pub fn base_options(cfg: &DatabaseConfig) -> Result<PgConnectOptions> {
     PgConnectOptions::from_str(&cfg.url).map_err(|_| {
-        Error::Url("expected postgres://host:port/database (credentials go in their own fields)".into())
+        Error::Url(
+            "expected postgres://host:port/database (credentials go in their own fields)".into(),
+        )
     })
 }
 
@@ -120,7 +122,12 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<(), String> {
 }
 
 /// A readiness check for `pool` (a 2-second `SELECT 1`).
-pub fn check(pool: PgPool) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>> + Send + Sync + 'static {
+pub fn check(
+    pool: PgPool,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
++ Send
++ Sync
++ 'static {
     move || {
         let pool = pool.clone();
         Box::pin(async move { ping(&pool, Duration::from_secs(2)).await })
@@ -140,10 +147,11 @@ pub fn describe(e: &sqlx::Error) -> String {
 
 /// Whether the `timescaledb` extension is installed in the current database.
 pub async fn timescale_installed(pool: &PgPool) -> Result<bool> {
-    let installed: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")
-            .fetch_one(pool)
-            .await?;
+    let installed: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(installed)
 }
 

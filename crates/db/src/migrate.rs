@@ -4,13 +4,16 @@ use keyward_core::ServiceName;
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::{DatabaseConfig, Error, Result, admin_options, password_for, role_name, schema_name, service_options};
+use crate::{
+    DatabaseConfig, Error, Result, admin_options, password_for, role_name, schema_name,
+    service_options,
+};
 
 /// The embedded migrations of every service, in dependency order.
 pub type Migrations<'a> = &'a [(ServiceName, &'a Migrator)];
 
 /// Advisory lock key held while roles and schemas are created (`keyward` in ASCII).
-const LOCK_KEY: i64 = 0x6b65_7977_6172_64;
+const LOCK_KEY: i64 = 0x006b_6579_7761_7264;
 
 /// Creates every service's login role (or resets its password) and its schema, owned by the role.
 /// Idempotent and safe to run concurrently.
@@ -48,15 +51,21 @@ async fn ensure_inner(cfg: &DatabaseConfig, conn: &mut PgConnection) -> Result<(
             .await?;
     }
     // Nobody but the owners may create objects in `public`.
-    conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC").await?;
+    conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        .await?;
     Ok(())
 }
 
-async fn upsert_role(conn: &mut PgConnection, role: &str, password: &str) -> Result<(), sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-        .bind(role)
-        .fetch_one(&mut *conn)
-        .await?;
+async fn upsert_role(
+    conn: &mut PgConnection,
+    role: &str,
+    password: &str,
+) -> Result<(), sqlx::Error> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            .bind(role)
+            .fetch_one(&mut *conn)
+            .await?;
     let verb = if exists { "ALTER" } else { "CREATE" };
     // The password is passed as a literal (roles can't take bind parameters); quote_literal escapes.
     let literal: String = sqlx::query_scalar("SELECT quote_literal($1)")
@@ -82,7 +91,11 @@ fn is_race(e: &sqlx::Error) -> bool {
 
 /// Applies one service's migrations as that service's role, with its schema first on the
 /// `search_path`, so its `_sqlx_migrations` table lives in its own schema.
-pub async fn migrate_service(cfg: &DatabaseConfig, service: ServiceName, migrator: &Migrator) -> Result<()> {
+pub async fn migrate_service(
+    cfg: &DatabaseConfig,
+    service: ServiceName,
+    migrator: &Migrator,
+) -> Result<()> {
     let mut conn = PgConnection::connect_with(&service_options(cfg, service)?).await?;
     migrator
         .run(&mut conn)

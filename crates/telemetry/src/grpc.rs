@@ -6,12 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
 pub use keyward_core::settings::{InternalConfig, TlsConfig};
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig};
+use tonic::transport::{
+    Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig,
+};
 use tonic::{Request, Status};
 
 use crate::{Error, Result};
@@ -35,7 +37,9 @@ pub fn server_builder(tls: Option<&TlsConfig>) -> Result<Server> {
         let cfg = ServerTlsConfig::new()
             .identity(identity)
             .client_ca_root(Certificate::from_pem(read(&tls.ca)?));
-        builder = builder.tls_config(cfg).map_err(|e| Error::Tls(e.to_string()))?;
+        builder = builder
+            .tls_config(cfg)
+            .map_err(|e| Error::Tls(e.to_string()))?;
     }
     Ok(builder)
 }
@@ -62,7 +66,9 @@ pub fn client_channel(cfg: &GrpcClientConfig, tls: Option<&TlsConfig>) -> Result
         if let Some(domain) = &tls.domain {
             c = c.domain_name(domain.clone());
         }
-        endpoint = endpoint.tls_config(c).map_err(|e| Error::Tls(e.to_string()))?;
+        endpoint = endpoint
+            .tls_config(c)
+            .map_err(|e| Error::Tls(e.to_string()))?;
     }
     Ok(endpoint.connect_lazy())
 }
@@ -158,15 +164,26 @@ mod tests {
 
     fn cfg() -> InternalConfig {
         let mut tokens = BTreeMap::new();
-        tokens.insert("api-gateway".to_string(), SecretString::from("gateway-token-0123456789"));
-        tokens.insert("alert".to_string(), SecretString::from("alert-token-0123456789ab"));
+        tokens.insert(
+            "api-gateway".to_string(),
+            SecretString::from("gateway-token-0123456789"),
+        );
+        tokens.insert(
+            "alert".to_string(),
+            SecretString::from("alert-token-0123456789ab"),
+        );
         InternalConfig { tokens, tls: None }
     }
 
-    fn call(auth: &mut ServiceAuth, service: Option<&str>, token: Option<&str>) -> std::result::Result<String, tonic::Code> {
+    fn call(
+        auth: &mut ServiceAuth,
+        service: Option<&str>,
+        token: Option<&str>,
+    ) -> std::result::Result<String, tonic::Code> {
         let mut req = Request::new(());
         if let Some(s) = service {
-            req.metadata_mut().insert(SERVICE_HEADER, s.parse().unwrap());
+            req.metadata_mut()
+                .insert(SERVICE_HEADER, s.parse().unwrap());
         }
         if let Some(t) = token {
             req.metadata_mut().insert(TOKEN_HEADER, t.parse().unwrap());
@@ -179,12 +196,38 @@ mod tests {
     #[test]
     fn identity_is_checked() {
         let mut auth = ServiceAuth::new(&cfg(), &["api-gateway"]);
-        assert_eq!(call(&mut auth, Some("api-gateway"), Some("gateway-token-0123456789")), Ok("api-gateway".into()));
-        assert_eq!(call(&mut auth, Some("api-gateway"), Some("alert-token-0123456789ab")), Err(tonic::Code::Unauthenticated));
-        assert_eq!(call(&mut auth, Some("alert"), Some("alert-token-0123456789ab")), Err(tonic::Code::PermissionDenied));
-        assert_eq!(call(&mut auth, None, Some("x")), Err(tonic::Code::Unauthenticated));
-        assert_eq!(call(&mut auth, Some("api-gateway"), None), Err(tonic::Code::Unauthenticated));
-        assert_eq!(call(&mut auth, Some("nobody"), Some("x")), Err(tonic::Code::Unauthenticated));
+        assert_eq!(
+            call(
+                &mut auth,
+                Some("api-gateway"),
+                Some("gateway-token-0123456789")
+            ),
+            Ok("api-gateway".into())
+        );
+        assert_eq!(
+            call(
+                &mut auth,
+                Some("api-gateway"),
+                Some("alert-token-0123456789ab")
+            ),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            call(&mut auth, Some("alert"), Some("alert-token-0123456789ab")),
+            Err(tonic::Code::PermissionDenied)
+        );
+        assert_eq!(
+            call(&mut auth, None, Some("x")),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            call(&mut auth, Some("api-gateway"), None),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            call(&mut auth, Some("nobody"), Some("x")),
+            Err(tonic::Code::Unauthenticated)
+        );
 
         let mut inject = IdentityInjector::new(&cfg(), "api-gateway").unwrap();
         let req = inject.call(Request::new(())).unwrap();

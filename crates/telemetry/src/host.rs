@@ -46,7 +46,12 @@ impl Host {
     /// Binds `/livez`, `/readyz` and `/metrics` on `addr` now (a taken port fails start-up) and
     /// serves them until shutdown.
     pub fn serve_ops(&mut self, addr: &str) -> Result<()> {
-        let server = ops_server(addr, self.service.as_str(), self.readiness.clone(), self.metrics.clone())?;
+        let server = ops_server(
+            addr,
+            self.service.as_str(),
+            self.readiness.clone(),
+            self.metrics.clone(),
+        )?;
         self.spawn_http("ops-http", server);
         Ok(())
     }
@@ -73,7 +78,12 @@ impl Host {
     }
 
     /// Like [`Host::serve_grpc`], with mTLS when `tls` is set.
-    pub async fn serve_grpc_tls<F>(&mut self, addr: &str, tls: Option<&crate::TlsConfig>, build: F) -> Result<()>
+    pub async fn serve_grpc_tls<F>(
+        &mut self,
+        addr: &str,
+        tls: Option<&crate::TlsConfig>,
+        build: F,
+    ) -> Result<()>
     where
         F: FnOnce(tonic::transport::server::Router) -> tonic::transport::server::Router,
     {
@@ -99,7 +109,11 @@ impl Host {
         self.spawn("grpc-health", async move {
             loop {
                 let (ok, _) = readiness.report().await;
-                let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+                let status = if ok {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
                 reporter.set_service_status("", status).await;
                 reporter.set_service_status(&name, status).await;
                 tokio::select! {
@@ -114,9 +128,15 @@ impl Host {
 
     /// Runs until shutdown or the first failure.
     pub async fn wait(self) -> Result<()> {
-        self.metrics.up.with_label_values(&[self.service.as_str()]).set(1);
+        self.metrics
+            .up
+            .with_label_values(&[self.service.as_str()])
+            .set(1);
         let res = self.supervisor.wait().await;
-        self.metrics.up.with_label_values(&[self.service.as_str()]).set(0);
+        self.metrics
+            .up
+            .with_label_values(&[self.service.as_str()])
+            .set(0);
         res
     }
 }

@@ -65,7 +65,11 @@ pub fn init(cfg: &TelemetryConfig) -> Result<()> {
         .with_writer(Redacting(std::io::stdout));
     let res = match cfg.format {
         LogFormat::Pretty => builder.with_target(false).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
     };
     res.map_err(|e| Error::Logging(e.to_string()))
 }

@@ -19,7 +19,10 @@ impl Metrics {
     /// A fresh registry with the common metrics.
     pub fn new() -> Result<Self> {
         let registry = Registry::new();
-        let up = IntGaugeVec::new(Opts::new("keyward_up", "1 while the service runs"), &["service"])?;
+        let up = IntGaugeVec::new(
+            Opts::new("keyward_up", "1 while the service runs"),
+            &["service"],
+        )?;
         let grpc_requests = IntCounterVec::new(
             Opts::new("keyward_grpc_requests_total", "gRPC requests served"),
             &["service", "code"],
@@ -52,4 +55,3 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 }
-

@@ -54,7 +54,10 @@ impl Readiness {
             }
         }
         let status = if ok { "ready" } else { "not_ready" };
-        (ok, json!({"status": status, "missing": missing, "checks": checks}))
+        (
+            ok,
+            json!({"status": status, "missing": missing, "checks": checks}),
+        )
     }
 }
 

@@ -58,7 +58,10 @@ impl Supervisor {
             if let Some(message) = failure {
                 tracing::error!(task = %name, error = %message, "task failed; stopping");
                 if first.is_none() {
-                    first = Some(Error::Task { task: name, message });
+                    first = Some(Error::Task {
+                        task: name,
+                        message,
+                    });
                 }
                 self.shutdown.cancel();
             }

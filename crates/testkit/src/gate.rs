@@ -30,14 +30,18 @@ impl Gate {
                     () = sp.cancelled() => break,
                     a = listener.accept() => a,
                 };
-                let Ok((mut inbound, _)) = accepted else { continue };
+                let Ok((mut inbound, _)) = accepted else {
+                    continue;
+                };
                 if !op.load(std::sync::atomic::Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
                 let token = st.lock().map(|t| t.clone()).unwrap_or_default();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         () = token.cancelled() => {}
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
@@ -45,7 +49,12 @@ impl Gate {
                 });
             }
         });
-        Gate { addr, state, open, stop }
+        Gate {
+            addr,
+            state,
+            open,
+            stop,
+        }
     }
 
     /// Where clients should connect.

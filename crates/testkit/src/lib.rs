@@ -4,7 +4,10 @@
 //! Configuration comes from `config/dev.toml` (the same file `make run` uses) plus `KEYWARD__…`
 //! environment overrides, so tests and the dev instance agree on role passwords.
 
-#![expect(clippy::expect_used, reason = "test support: a broken environment should fail loudly")]
+#![expect(
+    clippy::expect_used,
+    reason = "test support: a broken environment should fail loudly"
+)]
 
 pub mod gate;
 pub mod mock_providers;
@@ -38,13 +41,16 @@ fn dev_config() -> DevConfig {
     // The dev file has per-service sections these tests don't need; read only the shared ones.
     let text = std::fs::read_to_string(&path).expect("config/dev.toml is readable");
     let mut table: toml::Table = text.parse().expect("config/dev.toml is TOML");
-    table.retain(|k, _| matches!(k.as_ref(), "database" | "broker" | "internal"));
+    table.retain(|k, _| ["database", "broker", "internal"].contains(&k));
     let tmp = std::env::temp_dir().join(format!("kw-testcfg-{}.toml", uuid::Uuid::now_v7()));
-    std::fs::write(&tmp, toml::to_string(&table).expect("serializes")).expect("temp config written");
+    std::fs::write(&tmp, toml::to_string(&table).expect("serializes"))
+        .expect("temp config written");
     let env: BTreeMap<String, String> = env
         .into_iter()
         .filter(|(k, _)| {
-            k.starts_with("KEYWARD__DATABASE__") || k.starts_with("KEYWARD__BROKER__") || k.starts_with("KEYWARD__INTERNAL__")
+            k.starts_with("KEYWARD__DATABASE__")
+                || k.starts_with("KEYWARD__BROKER__")
+                || k.starts_with("KEYWARD__INTERNAL__")
         })
         .collect();
     let cfg = keyward_core::config::load(Some(&tmp), &env).expect("dev config loads");
@@ -82,16 +88,19 @@ impl TestDb {
 pub async fn fresh_database(migrations: &[(ServiceName, &Migrator)]) -> TestDb {
     let base = dev_config().database;
     let name = format!("kwt_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = PgConnection::connect_with(&keyward_db::admin_options(&base).expect("admin options"))
-        .await
-        .expect("admin connects to the dev database (run `make setup`)");
+    let mut admin =
+        PgConnection::connect_with(&keyward_db::admin_options(&base).expect("admin options"))
+            .await
+            .expect("admin connects to the dev database (run `make setup`)");
     drop_stale(&mut admin).await;
     admin
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .expect("create test database");
     let cfg = keyward_db::with_database(&base, &name);
-    keyward_db::migrate_all(&cfg, migrations).await.expect("migrations apply");
+    keyward_db::migrate_all(&cfg, migrations)
+        .await
+        .expect("migrations apply");
     TestDb { name, cfg }
 }
 
@@ -101,15 +110,22 @@ async fn drop_stale(admin: &mut PgConnection) {
         .get_timestamp()
         .map(|t| t.to_unix().0.saturating_sub(7200))
         .unwrap_or(0);
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'kwt\\_%'")
-        .fetch_all(&mut *admin)
-        .await
-        .unwrap_or_default();
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'kwt\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
     for name in names {
-        let Some(id) = name.strip_prefix("kwt_").and_then(|s| uuid::Uuid::parse_str(s).ok()) else {
+        let Some(id) = name
+            .strip_prefix("kwt_")
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        else {
             continue;
         };
-        let old = id.get_timestamp().map(|t| t.to_unix().0 < cutoff).unwrap_or(false);
+        let old = id
+            .get_timestamp()
+            .map(|t| t.to_unix().0 < cutoff)
+            .unwrap_or(false);
         if old {
             let _ = admin
                 .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
@@ -177,7 +193,8 @@ pub mod tempfile_dir {
     impl TempDir {
         /// A new empty directory under the system temp dir.
         pub fn new() -> Self {
-            let p = std::env::temp_dir().join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
+            let p = std::env::temp_dir()
+                .join(format!("keyward-test-{}", uuid::Uuid::now_v7().simple()));
             std::fs::create_dir_all(&p).expect("temp dir");
             Self(p)
         }

@@ -46,14 +46,22 @@ pub enum Error {
 }
 
 /// Runs the gateway until `shutdown`.
-pub async fn run(platform: &Platform, cfg: &Config, metrics: Metrics, shutdown: CancellationToken) -> Result<(), Error> {
+pub async fn run(
+    platform: &Platform,
+    cfg: &Config,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
     let mut host = Host::new(SERVICE, metrics, shutdown);
     let pool = keyward_db::connect_lazy(&platform.database, SERVICE)?;
     let broker = Broker::new(&platform.broker, "keyward-api-gateway", Vec::new());
-    host.readiness.add("database", keyward_db::check(pool.clone()));
+    host.readiness
+        .add("database", keyward_db::check(pool.clone()));
     host.readiness.add("broker", broker.check_fn());
     // The gateway depends on the vault for every proxied call: readiness includes it.
-    let vault_url = platform.endpoint(ServiceName::Vault).map_err(Error::Config)?;
+    let vault_url = platform
+        .endpoint(ServiceName::Vault)
+        .map_err(Error::Config)?;
     let vault_channel = keyward_telemetry::client_channel(
         &GrpcClientConfig {
             url: vault_url.to_string(),
@@ -108,10 +116,17 @@ fn http_server(
 async fn grpc_health(channel: tonic::transport::Channel) -> Result<(), String> {
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
     match client
-        .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
         .await
     {
-        Ok(resp) if resp.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 => Ok(()),
+        Ok(resp)
+            if resp.get_ref().status
+                == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
+        {
+            Ok(())
+        }
         Ok(_) => Err("not serving".into()),
         Err(status) => Err(format!("unreachable ({})", status.code())),
     }

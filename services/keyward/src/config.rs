@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use keyward_core::ServiceName;
-use keyward_core::settings::{BrokerConfig, DatabaseConfig, InternalConfig, Platform, TelemetryConfig};
+use keyward_core::settings::{
+    BrokerConfig, DatabaseConfig, InternalConfig, Platform, TelemetryConfig,
+};
 use serde::Deserialize;
 
 /// The whole configuration.
@@ -59,7 +61,15 @@ mod defaults {
 }
 
 /// Every identity that calls a gRPC service.
-pub const IDENTITIES: [&str; 7] = ["api-gateway", "vault", "usage-ingest", "cost", "alert", "audit", "operator"];
+pub const IDENTITIES: [&str; 7] = [
+    "api-gateway",
+    "vault",
+    "usage-ingest",
+    "cost",
+    "alert",
+    "audit",
+    "operator",
+];
 
 impl Config {
     /// Loads and validates. Errors name the file, variable or field at fault.
@@ -107,11 +117,26 @@ impl Config {
     /// The shared sections, with every service's gRPC URL.
     pub fn platform(&self) -> Platform {
         let endpoints = BTreeMap::from([
-            (ServiceName::Vault.as_str().to_string(), self.vault.grpc_url.clone()),
-            (ServiceName::UsageIngest.as_str().to_string(), self.usage_ingest.grpc_url.clone()),
-            (ServiceName::Cost.as_str().to_string(), self.cost.grpc_url.clone()),
-            (ServiceName::Alert.as_str().to_string(), self.alert.grpc_url.clone()),
-            (ServiceName::Audit.as_str().to_string(), self.audit.grpc_url.clone()),
+            (
+                ServiceName::Vault.as_str().to_string(),
+                self.vault.grpc_url.clone(),
+            ),
+            (
+                ServiceName::UsageIngest.as_str().to_string(),
+                self.usage_ingest.grpc_url.clone(),
+            ),
+            (
+                ServiceName::Cost.as_str().to_string(),
+                self.cost.grpc_url.clone(),
+            ),
+            (
+                ServiceName::Alert.as_str().to_string(),
+                self.alert.grpc_url.clone(),
+            ),
+            (
+                ServiceName::Audit.as_str().to_string(),
+                self.audit.grpc_url.clone(),
+            ),
         ]);
         Platform {
             database: self.database.clone(),
@@ -126,8 +151,14 @@ impl Config {
     pub fn urls(&self) -> Vec<(String, String)> {
         let local = |addr: &str| addr.replace("0.0.0.0", "127.0.0.1");
         let mut out = vec![
-            ("dashboard and REST API".to_string(), format!("http://{}/", local(&self.api_gateway.http))),
-            ("LLM proxy (OpenAI/Anthropic base URL)".to_string(), format!("http://{}/v1", local(&self.api_gateway.http))),
+            (
+                "dashboard and REST API".to_string(),
+                format!("http://{}/", local(&self.api_gateway.http)),
+            ),
+            (
+                "LLM proxy (OpenAI/Anthropic base URL)".to_string(),
+                format!("http://{}/v1", local(&self.api_gateway.http)),
+            ),
         ];
         for (name, http) in [
             ("api-gateway", &self.api_gateway.http),
@@ -137,7 +168,10 @@ impl Config {
             ("alert", &self.alert.http),
             ("audit", &self.audit.http),
         ] {
-            out.push((format!("{name} readiness"), format!("http://{}/readyz", local(http))));
+            out.push((
+                format!("{name} readiness"),
+                format!("http://{}/readyz", local(http)),
+            ));
         }
         out
     }

@@ -100,7 +100,10 @@ fn keyward_crypto_redact(s: &str) -> String {
 }
 
 /// Writes a message for the person at the terminal.
-#[expect(clippy::print_stderr, reason = "the binary's own user-facing error output")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the binary's own user-facing error output"
+)]
 fn report(message: &str) {
     eprintln!("{message}");
 }

@@ -59,27 +59,39 @@ async fn run_services(cfg: &Config, services: &[ServiceName]) -> anyhow::Result<
         match service {
             ServiceName::ApiGateway => {
                 let c = cfg.api_gateway.clone();
-                sup.spawn(service.as_str(), async move { keyward_api_gateway::run(&p, &c, m, t).await });
+                sup.spawn(service.as_str(), async move {
+                    keyward_api_gateway::run(&p, &c, m, t).await
+                });
             }
             ServiceName::Vault => {
                 let c = cfg.vault.clone();
-                sup.spawn(service.as_str(), async move { keyward_vault::run(&p, &c, m, t).await });
+                sup.spawn(service.as_str(), async move {
+                    keyward_vault::run(&p, &c, m, t).await
+                });
             }
             ServiceName::UsageIngest => {
                 let c = cfg.usage_ingest.clone();
-                sup.spawn(service.as_str(), async move { keyward_usage_ingest::run(&p, &c, m, t).await });
+                sup.spawn(service.as_str(), async move {
+                    keyward_usage_ingest::run(&p, &c, m, t).await
+                });
             }
             ServiceName::Cost => {
                 let c = cfg.cost.clone();
-                sup.spawn(service.as_str(), async move { keyward_cost::run(&p, &c, m, t).await });
+                sup.spawn(service.as_str(), async move {
+                    keyward_cost::run(&p, &c, m, t).await
+                });
             }
             ServiceName::Alert => {
                 let c = cfg.alert.clone();
-                sup.spawn(service.as_str(), async move { keyward_alert::run(&p, &c, m, t).await });
+                sup.spawn(service.as_str(), async move {
+                    keyward_alert::run(&p, &c, m, t).await
+                });
             }
             ServiceName::Audit => {
                 let c = cfg.audit.clone();
-                sup.spawn(service.as_str(), async move { keyward_audit::run(&p, &c, m, t).await });
+                sup.spawn(service.as_str(), async move {
+                    keyward_audit::run(&p, &c, m, t).await
+                });
             }
         }
     }

@@ -39,17 +39,24 @@ pub enum Error {
 }
 
 /// Runs the service until `shutdown`.
-pub async fn run(platform: &Platform, cfg: &Config, metrics: Metrics, shutdown: CancellationToken) -> Result<(), Error> {
+pub async fn run(
+    platform: &Platform,
+    cfg: &Config,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
     let mut host = Host::new(SERVICE, metrics, shutdown);
     let pool = keyward_db::connect_lazy(&platform.database, SERVICE)?;
     let broker = Broker::new(&platform.broker, "keyward-vault", Vec::new());
-    host.readiness.add("database", keyward_db::check(pool.clone()));
+    host.readiness
+        .add("database", keyward_db::check(pool.clone()));
     host.readiness.add("broker", broker.check_fn());
     let token = host.shutdown();
     let b = broker.clone();
     host.spawn("broker", async move { b.run(token).await });
     host.serve_ops(&cfg.http)?;
-    host.serve_grpc_tls(&cfg.grpc, platform.internal.tls.as_ref(), |router| router).await?;
+    host.serve_grpc_tls(&cfg.grpc, platform.internal.tls.as_ref(), |router| router)
+        .await?;
     tracing::info!(http = %cfg.http, grpc = %cfg.grpc, "vault started");
     host.wait().await?;
     Ok(())

@@ -1,10 +1,19 @@
 //! The bus against the real RabbitMQ: confirms, the spool, ordered replay, ack-after-commit.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyward_bus::topology::{QueueSpec, USAGE, USAGE_INGEST, USAGE_KEY};
-use keyward_bus::{Broker, ConsumerOptions, Handled, Message, Outgoing, Publisher, PublisherOptions, Spool, consume};
+use keyward_bus::{
+    Broker, ConsumerOptions, Handled, Message, Outgoing, Publisher, PublisherOptions, Spool,
+    consume,
+};
 use keyward_core::settings::BrokerConfig;
 use keyward_testkit::{Gate, eventually};
 use secrecy::SecretString;
@@ -53,7 +62,12 @@ fn start_broker(rig: &Rig, queues: Vec<QueueSpec>) -> Broker {
 
 fn start_publisher(rig: &Rig, broker: &Broker) -> Publisher {
     let spool = Spool::open(&rig.cfg.spool_dir, "test").unwrap();
-    let (p, task) = Publisher::new(broker.clone(), spool, PublisherOptions::default(), rig.token.clone());
+    let (p, task) = Publisher::new(
+        broker.clone(),
+        spool,
+        PublisherOptions::default(),
+        rig.token.clone(),
+    );
     tokio::spawn(task);
     p
 }
@@ -68,22 +82,34 @@ fn start_consumer(rig: &Rig, broker: &Broker, fail_once: &[&str]) -> Arc<Mutex<V
         retry_delay: Duration::from_millis(50),
         ..ConsumerOptions::default()
     };
-    tokio::spawn(consume(b, USAGE_INGEST, opts, t, move |batch: Vec<Message>| {
-        let (s, failed, fail_once) = (s.clone(), failed.clone(), fail_once.clone());
-        async move {
-            let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone().unwrap()).collect();
-            for m in &batch {
-                assert_eq!(m.schema.as_deref(), Some("keyward.v1.UsageEvent"));
+    tokio::spawn(consume(
+        b,
+        USAGE_INGEST,
+        opts,
+        t,
+        move |batch: Vec<Message>| {
+            let (s, failed, fail_once) = (s.clone(), failed.clone(), fail_once.clone());
+            async move {
+                let ids: Vec<String> = batch
+                    .iter()
+                    .map(|m| m.message_id.clone().unwrap())
+                    .collect();
+                for m in &batch {
+                    assert_eq!(m.schema.as_deref(), Some("keyward.v1.UsageEvent"));
+                }
+                let mut f = failed.lock().unwrap();
+                if let Some(id) = ids
+                    .iter()
+                    .find(|id| fail_once.contains(id) && !f.contains(id))
+                {
+                    f.push(id.clone());
+                    return Err(format!("simulated failure before commit of {id}"));
+                }
+                s.lock().unwrap().extend(ids);
+                Ok(Handled::Commit)
             }
-            let mut f = failed.lock().unwrap();
-            if let Some(id) = ids.iter().find(|id| fail_once.contains(id) && !f.contains(id)) {
-                f.push(id.clone());
-                return Err(format!("simulated failure before commit of {id}"));
-            }
-            s.lock().unwrap().extend(ids);
-            Ok(Handled::Commit)
-        }
-    }));
+        },
+    ));
     seen
 }
 
@@ -93,14 +119,22 @@ async fn wait_count(seen: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
         async move { (v.len() >= n).then_some(v) }
     })
     .await
-    .unwrap_or_else(|| panic!("expected {n} messages, got {:?}", seen.lock().unwrap().len()))
+    .unwrap_or_else(|| {
+        panic!(
+            "expected {n} messages, got {:?}",
+            seen.lock().unwrap().len()
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confirmed_publish_reaches_the_consumer_once_acked_after_commit() {
     let rig = rig(None);
     let broker = start_broker(&rig, vec![USAGE_INGEST]);
-    broker.wait_connected(Duration::from_secs(10)).await.unwrap();
+    broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .unwrap();
     let publisher = start_publisher(&rig, &broker);
     let seen = start_consumer(&rig, &broker, &["m-00002"]);
     for i in 0..5 {
@@ -120,7 +154,10 @@ async fn an_unreachable_broker_fails_closed_or_spools_and_replays_in_order() {
     let gate = Gate::start("127.0.0.1:5672".parse().unwrap()).await;
     let rig = rig(Some(gate.addr()));
     let broker = start_broker(&rig, vec![USAGE_INGEST]);
-    broker.wait_connected(Duration::from_secs(10)).await.unwrap();
+    broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .unwrap();
     let publisher = start_publisher(&rig, &broker);
     // Consume over a direct connection so only the publisher sees the outage.
     let direct = {

@@ -34,7 +34,13 @@ pub struct Instance {
     pub log: PathBuf,
 }
 
-pub fn config_text(db: &TestDb, deps: &Deps, ports: &Ports, namespace: &str, spool: &str) -> String {
+pub fn config_text(
+    db: &TestDb,
+    deps: &Deps,
+    ports: &Ports,
+    namespace: &str,
+    spool: &str,
+) -> String {
     let p = &ports.http;
     let g = &ports.grpc;
     let repo = keyward_testkit::repo_root();
@@ -55,14 +61,20 @@ pub fn config_text(db: &TestDb, deps: &Deps, ports: &Ports, namespace: &str, spo
     out.insert("internal".into(), internal);
     let mut telemetry = toml::Table::new();
     telemetry.insert("format".into(), "json".into());
-    telemetry.insert("level".into(), "info,sqlx=warn,lapin=warn,amq_protocol=warn".into());
+    telemetry.insert(
+        "level".into(),
+        "info,sqlx=warn,lapin=warn,amq_protocol=warn".into(),
+    );
     out.insert("telemetry".into(), telemetry.into());
     let mut text = toml::to_string(&out).unwrap();
     text.push_str(&format!(
         "[api_gateway]\nhttp = \"127.0.0.1:{}\"\nworkers = 2\n",
         p[0]
     ));
-    for (i, name) in ["vault", "usage_ingest", "cost", "alert", "audit"].iter().enumerate() {
+    for (i, name) in ["vault", "usage_ingest", "cost", "alert", "audit"]
+        .iter()
+        .enumerate()
+    {
         text.push_str(&format!(
             "[{name}]\nhttp = \"127.0.0.1:{}\"\ngrpc = \"127.0.0.1:{}\"\ngrpc_url = \"http://127.0.0.1:{}\"\n",
             p[i + 1],
@@ -155,7 +167,10 @@ impl Drop for Instance {
 
 /// GET a URL; (status, body). Connection errors count as status 0.
 pub async fn get(url: &str) -> (u16, String) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     match client.get(url).send().await {
         Ok(r) => {
             let status = r.status().as_u16();

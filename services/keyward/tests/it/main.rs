@@ -1,6 +1,11 @@
 //! Integration and end-to-end tests of the `keyward` binary against the real PostgreSQL and
 //! RabbitMQ: processes are started exactly as a user starts them.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly on a broken environment"
+)]
+
 mod harness;
 mod outage;
 mod platform;

@@ -36,7 +36,10 @@ async fn readyz_names_a_missing_database_and_broker_and_recovers() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["missing"], serde_json::json!(["database"]), "{body}");
     assert_eq!(v["checks"]["database"]["status"], "unavailable");
-    assert!(!body.contains("keyward-dev-vault"), "no password in readiness output");
+    assert!(
+        !body.contains("keyward-dev-vault"),
+        "no password in readiness output"
+    );
     pg_gate.open();
     wait_for(&url, 200, Duration::from_secs(20))
         .await
@@ -52,5 +55,10 @@ async fn readyz_names_a_missing_database_and_broker_and_recovers() {
     mq_gate.open();
     wait_for(&url, 200, Duration::from_secs(30))
         .await
-        .unwrap_or_else(|e| panic!("did not recover from the broker outage: {e:?}\n{}", inst.logs()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "did not recover from the broker outage: {e:?}\n{}",
+                inst.logs()
+            )
+        });
 }

@@ -52,7 +52,9 @@ async fn up_serves_ready_metrics_and_stops_cleanly_on_sigterm() {
             .unwrap();
         let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
         let resp = client
-            .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
             .await
             .unwrap();
         assert_eq!(resp.get_ref().status, 1, "SERVING");
@@ -66,10 +68,15 @@ async fn up_serves_ready_metrics_and_stops_cleanly_on_sigterm() {
     .fetch_all(&mut admin)
     .await
     .unwrap();
-    assert_eq!(schemas, ["alert", "audit", "cost", "identity", "usage", "vault"]);
+    assert_eq!(
+        schemas,
+        ["alert", "audit", "cost", "identity", "usage", "vault"]
+    );
 
     let t = Instant::now();
-    let status = inst.terminate(Duration::from_secs(10)).expect("exits within 10 s of SIGTERM");
+    let status = inst
+        .terminate(Duration::from_secs(10))
+        .expect("exits within 10 s of SIGTERM");
     assert!(status.success(), "exit status {status:?}\n{}", inst.logs());
     assert!(t.elapsed() < Duration::from_secs(10));
     assert!(inst.logs().contains("stopped cleanly"));
@@ -80,7 +87,11 @@ async fn up_serves_ready_metrics_and_stops_cleanly_on_sigterm() {
 async fn bad_config_exits_64_with_a_clear_message() {
     let dir = keyward_testkit::tempfile_dir::TempDir::new();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[database]\nurl = \"postgres://127.0.0.1/x\"\n[vault]\nhttpx = 1\n").unwrap();
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"postgres://127.0.0.1/x\"\n[vault]\nhttpx = 1\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(["--config", path.to_str().unwrap(), "vault"])
         .output()
@@ -99,7 +110,11 @@ async fn bad_config_exits_64_with_a_clear_message() {
     // An environment override with a bad value is named.
     let repo = keyward_testkit::repo_root();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["--config", repo.join("config/dev.toml").to_str().unwrap(), "check-config"])
+        .args([
+            "--config",
+            repo.join("config/dev.toml").to_str().unwrap(),
+            "check-config",
+        ])
         .env("KEYWARD__INTERNAL__TOKENS__VAULT", "short")
         .output()
         .unwrap();
@@ -115,7 +130,16 @@ async fn help_documents_every_command() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["up", "migrate", "api-gateway", "vault", "usage-ingest", "cost", "alert", "audit"] {
+    for cmd in [
+        "up",
+        "migrate",
+        "api-gateway",
+        "vault",
+        "usage-ingest",
+        "cost",
+        "alert",
+        "audit",
+    ] {
         assert!(text.contains(cmd), "--help lacks {cmd}: {text}");
     }
 }

@@ -24,10 +24,20 @@ async fn the_gateway_role_cannot_read_the_vault_schema() {
     assert!(db_err.message().contains("permission denied"), "{db_err}");
 
     // Nor may it create objects in the vault schema or in public.
-    for sql in ["CREATE TABLE vault.x (id int)", "CREATE TABLE public.x (id int)"] {
+    for sql in [
+        "CREATE TABLE vault.x (id int)",
+        "CREATE TABLE public.x (id int)",
+    ] {
         let err = sqlx::query(sql).execute(&gateway).await.unwrap_err();
-        assert_eq!(err.as_database_error().unwrap().code().as_deref(), Some("42501"), "{sql}");
+        assert_eq!(
+            err.as_database_error().unwrap().code().as_deref(),
+            Some("42501"),
+            "{sql}"
+        );
     }
     // While the vault role works in its own schema.
-    sqlx::query("SELECT * FROM privilege_probe").fetch_all(&vault).await.unwrap();
+    sqlx::query("SELECT * FROM privilege_probe")
+        .fetch_all(&vault)
+        .await
+        .unwrap();
 }
