@@ -4,6 +4,7 @@
 
 mod broker;
 mod consumer;
+pub mod events;
 mod publisher;
 mod spool;
 pub mod topology;
