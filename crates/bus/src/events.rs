@@ -14,17 +14,35 @@ pub mod schema {
 
 /// An AuditEvent as an outgoing message.
 pub fn audit_message(event: &AuditEvent) -> Outgoing {
-    Outgoing::proto(AUDIT, AUDIT_KEY, schema::AUDIT_EVENT, event.event_id.clone(), event)
+    Outgoing::proto(
+        AUDIT,
+        AUDIT_KEY,
+        schema::AUDIT_EVENT,
+        event.event_id.clone(),
+        event,
+    )
 }
 
 /// A UsageEvent as an outgoing message.
 pub fn usage_message(event: &UsageEvent) -> Outgoing {
-    Outgoing::proto(USAGE, USAGE_KEY, schema::USAGE_EVENT, event.event_id.clone(), event)
+    Outgoing::proto(
+        USAGE,
+        USAGE_KEY,
+        schema::USAGE_EVENT,
+        event.event_id.clone(),
+        event,
+    )
 }
 
 /// A DomainEvent as an outgoing message, routed by `kind` (e.g. `budget.exhausted`).
 pub fn domain_message(kind: &str, event: &DomainEvent) -> Outgoing {
-    Outgoing::proto(EVENTS, kind, schema::DOMAIN_EVENT, event.event_id.clone(), event)
+    Outgoing::proto(
+        EVENTS,
+        kind,
+        schema::DOMAIN_EVENT,
+        event.event_id.clone(),
+        event,
+    )
 }
 
 /// The routing key (`kind`) of a domain event, from its payload.

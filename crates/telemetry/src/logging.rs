@@ -56,6 +56,22 @@ where
     }
 }
 
+/// A JSON subscriber at `level` writing redacted lines to `make_writer` (tests capture logs
+/// with it exactly as production formats them).
+pub fn redacting_subscriber<M>(
+    level: &str,
+    make_writer: M,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(level))
+        .with_writer(Redacting(make_writer))
+        .json()
+        .finish()
+}
+
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(cfg: &TelemetryConfig) -> Result<()> {
     let filter = EnvFilter::try_new(&cfg.level)

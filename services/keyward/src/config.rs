@@ -46,7 +46,9 @@ mod defaults {
             }
         };
     }
-    grpc_service!(vault, keyward_vault, 9101, 50051);
+    pub fn vault() -> keyward_vault::Config {
+        keyward_vault::Config::with_addrs("0.0.0.0:9101", "0.0.0.0:50051", "http://127.0.0.1:50051")
+    }
     grpc_service!(usage_ingest, keyward_usage_ingest, 9102, 50052);
     grpc_service!(cost, keyward_cost, 9103, 50053);
     grpc_service!(alert, keyward_alert, 9104, 50054);
@@ -74,7 +76,12 @@ pub const IDENTITIES: [&str; 7] = [
 impl Config {
     /// Loads and validates. Errors name the file, variable or field at fault.
     pub fn load(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Self, String> {
-        let cfg: Config = keyward_core::config::load(file, env).map_err(|e| e.to_string())?;
+        // `KEYWARD_KEK` is the documented short form of `KEYWARD__VAULT__KEK`.
+        let mut env = env.clone();
+        if let Some(kek) = env.get("KEYWARD_KEK").cloned() {
+            env.entry("KEYWARD__VAULT__KEK".into()).or_insert(kek);
+        }
+        let cfg: Config = keyward_core::config::load(file, &env).map_err(|e| e.to_string())?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -82,6 +89,7 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         keyward_db::validate(&self.database).map_err(|e| e.to_string())?;
         self.internal.validate(&IDENTITIES)?;
+        keyward_vault::Keys::from_config(&self.vault)?;
         if self.telemetry.level.trim().is_empty() {
             return Err("telemetry.level must not be empty".into());
         }

@@ -1,12 +1,29 @@
-//! The vault service.
+//! The vault: provider keys and other secrets sealed with envelope encryption, their lifecycle,
+//! `Resolve` for the gateway (fail-closed audited), monitoring, and encrypted backup.
 
-use keyward_bus::Broker;
+mod audit;
+mod backup;
+mod config;
+mod domain;
+mod grpc;
+mod kek;
+mod monitor;
+mod secret;
+mod store;
+
+use std::sync::Arc;
+
+use keyward_bus::{Broker, Publisher, PublisherOptions, Spool};
 use keyward_core::ServiceName;
 use keyward_core::settings::Platform;
-use keyward_telemetry::{Host, Metrics};
-use serde::Deserialize;
+use keyward_proto::v1::vault_service_server::VaultServiceServer;
+use keyward_telemetry::{Host, Metrics, ServiceAuth};
 use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;
+
+pub use config::{AnomalyThresholds, Config};
+pub use domain::{Vault, VaultError};
+pub use kek::Keys;
 
 /// Migrations of the `vault` schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/vault");
@@ -14,20 +31,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/vault");
 /// This service's name.
 pub const SERVICE: ServiceName = ServiceName::Vault;
 
-/// Identities allowed to call this service's gRPC API.
+/// Identities allowed to call the vault's gRPC API.
 pub const ALLOWED_CALLERS: &[&str] = &["api-gateway", "alert", "operator"];
-
-/// `[vault]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// `/livez`, `/readyz`, `/metrics`.
-    pub http: String,
-    /// gRPC listen address.
-    pub grpc: String,
-    /// How other services reach this one.
-    pub grpc_url: String,
-}
 
 /// Start-up errors.
 #[derive(Debug, thiserror::Error)]
@@ -36,15 +41,20 @@ pub enum Error {
     Db(#[from] keyward_db::Error),
     #[error(transparent)]
     Telemetry(#[from] keyward_telemetry::Error),
+    #[error("vault configuration: {0}")]
+    Config(String),
+    #[error("spool: {0}")]
+    Spool(#[from] std::io::Error),
 }
 
-/// Runs the service until `shutdown`.
+/// Runs the vault until `shutdown`.
 pub async fn run(
     platform: &Platform,
     cfg: &Config,
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
+    let keys = Keys::from_config(cfg).map_err(Error::Config)?;
     let mut host = Host::new(SERVICE, metrics, shutdown);
     let pool = keyward_db::connect_lazy(&platform.database, SERVICE)?;
     let broker = Broker::new(&platform.broker, "keyward-vault", Vec::new());
@@ -54,9 +64,31 @@ pub async fn run(
     let token = host.shutdown();
     let b = broker.clone();
     host.spawn("broker", async move { b.run(token).await });
+    let spool = Spool::open(&platform.broker.spool_dir, "vault")?;
+    let (publisher, publisher_task) = Publisher::new(
+        broker.clone(),
+        spool,
+        PublisherOptions::default(),
+        host.shutdown(),
+    );
+    host.spawn("publisher", publisher_task);
+
+    let vault = Arc::new(
+        Vault::new(pool, keys, publisher, cfg.clone()).map_err(|e| Error::Config(e.to_string()))?,
+    );
+    // KEK versions are registered (and checked against the stored fingerprints) once the
+    // database is reachable; until then /readyz reports the database as missing.
+    let v = vault.clone();
+    let token = host.shutdown();
+    host.spawn("monitor", async move { monitor::run(v, token).await });
+
     host.serve_ops(&cfg.http)?;
-    host.serve_grpc_tls(&cfg.grpc, platform.internal.tls.as_ref(), |router| router)
-        .await?;
+    let auth = ServiceAuth::new(&platform.internal, ALLOWED_CALLERS);
+    let svc = VaultServiceServer::with_interceptor(grpc::VaultGrpc::new(vault), auth);
+    host.serve_grpc_tls(&cfg.grpc, platform.internal.tls.as_ref(), move |router| {
+        router.add_service(svc)
+    })
+    .await?;
     tracing::info!(http = %cfg.http, grpc = %cfg.grpc, "vault started");
     host.wait().await?;
     Ok(())

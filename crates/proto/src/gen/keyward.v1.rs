@@ -1096,6 +1096,13 @@ pub struct KeyMetadata {
     pub version: u32,
     #[prost(bool, tag = "20")]
     pub access_flagged: bool,
+    /// Routing among keys of the same scope: higher priority first, then weighted.
+    #[prost(int32, tag = "21")]
+    pub priority: i32,
+    #[prost(uint32, tag = "22")]
+    pub weight: u32,
+    #[prost(string, optional, tag = "23")]
+    pub health_message: ::core::option::Option<::prost::alloc::string::String>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1133,6 +1140,11 @@ pub struct StoreKeyRequest {
     pub base_url: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(bool, tag = "11")]
     pub validate: bool,
+    #[prost(int32, tag = "12")]
+    pub priority: i32,
+    /// 0 means 1.
+    #[prost(uint32, tag = "13")]
+    pub weight: u32,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -1249,6 +1261,9 @@ pub struct ResolveKeyRequest {
     /// When set, resolve exactly this key (it must still be in scope and resolvable).
     #[prost(string, optional, tag = "4")]
     pub key_id: ::core::option::Option<::prost::alloc::string::String>,
+    /// With key_id: resolve this secret version (a replaced version resolves until its grace ends).
+    #[prost(uint32, optional, tag = "5")]
+    pub version: ::core::option::Option<u32>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -1266,40 +1281,6 @@ pub struct ResolvedKey {
 pub struct ResolveKeyResponse {
     #[prost(message, optional, tag = "1")]
     pub resolved: ::core::option::Option<ResolvedKey>,
-}
-#[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct AccessLogRequest {
-    #[prost(message, optional, tag = "1")]
-    pub ctx: ::core::option::Option<RequestContext>,
-    #[prost(string, tag = "2")]
-    pub org_id: ::prost::alloc::string::String,
-    #[prost(string, tag = "3")]
-    pub key_id: ::prost::alloc::string::String,
-    #[prost(message, optional, tag = "4")]
-    pub page: ::core::option::Option<PageRequest>,
-}
-#[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct AccessLogEntry {
-    #[prost(message, optional, tag = "1")]
-    pub at: ::core::option::Option<::prost_types::Timestamp>,
-    #[prost(string, tag = "2")]
-    pub action: ::prost::alloc::string::String,
-    #[prost(message, optional, tag = "3")]
-    pub actor: ::core::option::Option<Actor>,
-    #[prost(string, tag = "4")]
-    pub outcome: ::prost::alloc::string::String,
-    #[prost(string, tag = "5")]
-    pub request_id: ::prost::alloc::string::String,
-}
-#[allow(clippy::all)]
-#[derive(Clone, PartialEq, ::prost::Message)]
-pub struct AccessLogResponse {
-    #[prost(message, repeated, tag = "1")]
-    pub entries: ::prost::alloc::vec::Vec<AccessLogEntry>,
-    #[prost(message, optional, tag = "2")]
-    pub page: ::core::option::Option<PageResponse>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1749,30 +1730,7 @@ pub mod vault_service_client {
                 .insert(GrpcMethod::new("keyward.v1.VaultService", "Resolve"));
             self.inner.unary(req, path, codec).await
         }
-        pub async fn access_log(
-            &mut self,
-            request: impl tonic::IntoRequest<super::AccessLogRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::AccessLogResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
-            let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/keyward.v1.VaultService/AccessLog",
-            );
-            let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(GrpcMethod::new("keyward.v1.VaultService", "AccessLog"));
-            self.inner.unary(req, path, codec).await
-        }
+        /// A key's access log is its audit trail: AuditService.Query with resource_id = key id.
         pub async fn export(
             &mut self,
             request: impl tonic::IntoRequest<super::ExportKeysRequest>,
@@ -1913,13 +1871,7 @@ pub mod vault_service_server {
             tonic::Response<super::ResolveKeyResponse>,
             tonic::Status,
         >;
-        async fn access_log(
-            &self,
-            request: tonic::Request<super::AccessLogRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::AccessLogResponse>,
-            tonic::Status,
-        >;
+        /// A key's access log is its audit trail: AuditService.Query with resource_id = key id.
         async fn export(
             &self,
             request: tonic::Request<super::ExportKeysRequest>,
@@ -2355,51 +2307,6 @@ pub mod vault_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = ResolveSvc(inner);
-                        let codec = tonic_prost::ProstCodec::default();
-                        let mut grpc = tonic::server::Grpc::new(codec)
-                            .apply_compression_config(
-                                accept_compression_encodings,
-                                send_compression_encodings,
-                            )
-                            .apply_max_message_size_config(
-                                max_decoding_message_size,
-                                max_encoding_message_size,
-                            );
-                        let res = grpc.unary(method, req).await;
-                        Ok(res)
-                    };
-                    Box::pin(fut)
-                }
-                "/keyward.v1.VaultService/AccessLog" => {
-                    #[allow(non_camel_case_types)]
-                    struct AccessLogSvc<T: VaultService>(pub Arc<T>);
-                    impl<
-                        T: VaultService,
-                    > tonic::server::UnaryService<super::AccessLogRequest>
-                    for AccessLogSvc<T> {
-                        type Response = super::AccessLogResponse;
-                        type Future = BoxFuture<
-                            tonic::Response<Self::Response>,
-                            tonic::Status,
-                        >;
-                        fn call(
-                            &mut self,
-                            request: tonic::Request<super::AccessLogRequest>,
-                        ) -> Self::Future {
-                            let inner = Arc::clone(&self.0);
-                            let fut = async move {
-                                <T as VaultService>::access_log(&inner, request).await
-                            };
-                            Box::pin(fut)
-                        }
-                    }
-                    let accept_compression_encodings = self.accept_compression_encodings;
-                    let send_compression_encodings = self.send_compression_encodings;
-                    let max_decoding_message_size = self.max_decoding_message_size;
-                    let max_encoding_message_size = self.max_encoding_message_size;
-                    let inner = self.inner.clone();
-                    let fut = async move {
-                        let method = AccessLogSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
