@@ -3,6 +3,7 @@
 
 mod config;
 mod run;
+mod vault_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,8 +42,11 @@ enum Command {
     Migrate,
     /// Run the API gateway (REST API, LLM proxy, dashboard; default port 8080).
     ApiGateway,
-    /// Run the vault (gRPC 50051, ops 9101).
-    Vault,
+    /// Run the vault (gRPC 50051, ops 9101), or manage its key-encryption keys.
+    Vault {
+        #[command(subcommand)]
+        action: Option<vault_cmd::VaultAction>,
+    },
     /// Run usage ingestion (gRPC 50052, ops 9102).
     UsageIngest,
     /// Run the cost service (gRPC 50053, ops 9103).
@@ -58,6 +62,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that need no configuration.
+    if let Command::Vault { action: Some(vault_cmd::VaultAction::GenerateKek) } = &cli.command {
+        return vault_cmd::generate_kek();
+    }
     let env = keyward_core::config::process_env();
     let cfg = match Config::load(cli.config.as_deref(), &env) {
         Ok(cfg) => cfg,
@@ -74,7 +82,8 @@ async fn main() -> ExitCode {
         Command::Up { no_migrate } => run::up(&cfg, !no_migrate).await,
         Command::Migrate => run::migrate(&cfg).await,
         Command::ApiGateway => run::one(&cfg, keyward_core::ServiceName::ApiGateway).await,
-        Command::Vault => run::one(&cfg, keyward_core::ServiceName::Vault).await,
+        Command::Vault { action: None } => run::one(&cfg, keyward_core::ServiceName::Vault).await,
+        Command::Vault { action: Some(action) } => vault_cmd::run(&cfg, action).await,
         Command::UsageIngest => run::one(&cfg, keyward_core::ServiceName::UsageIngest).await,
         Command::Cost => run::one(&cfg, keyward_core::ServiceName::Cost).await,
         Command::Alert => run::one(&cfg, keyward_core::ServiceName::Alert).await,
