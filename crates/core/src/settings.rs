@@ -162,6 +162,12 @@ pub struct TelemetryConfig {
     /// An `EnvFilter` directive such as `info` or `keyward=debug,sqlx=warn`.
     #[serde(default = "default_level")]
     pub level: String,
+    /// OTLP/gRPC collector for traces, e.g. `http://otel-collector:4317`. Off when absent.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of exported spans.
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
 }
 
 impl Default for TelemetryConfig {
@@ -169,8 +175,14 @@ impl Default for TelemetryConfig {
         Self {
             format: LogFormat::Pretty,
             level: default_level(),
+            otlp_endpoint: None,
+            service_name: default_service_name(),
         }
     }
+}
+
+fn default_service_name() -> String {
+    "keyward".into()
 }
 
 fn default_level() -> String {

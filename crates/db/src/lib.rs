@@ -54,6 +54,9 @@ pub fn service_options(cfg: &DatabaseConfig, service: ServiceName) -> Result<PgC
 
 /// Options for the server and database in `url`, with whatever credentials it carries.
 pub fn base_options(cfg: &DatabaseConfig) -> Result<PgConnectOptions> {
+    if !(cfg.url.starts_with("postgres://") || cfg.url.starts_with("postgresql://")) {
+        return Err(Error::Url("expected postgres://host:port/database".into()));
+    }
     PgConnectOptions::from_str(&cfg.url).map_err(|_| {
         Error::Url(
             "expected postgres://host:port/database (credentials go in their own fields)".into(),

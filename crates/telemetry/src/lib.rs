@@ -14,7 +14,9 @@ pub use grpc::{
     client_channel, server_builder,
 };
 pub use host::Host;
-pub use logging::{LogFormat, TelemetryConfig, init, redacting_subscriber};
+pub use logging::{
+    LogFormat, TelemetryConfig, TelemetryGuard, init, otlp_provider, redacting_subscriber,
+};
 pub use metrics::Metrics;
 pub use ops::{CheckFn, Readiness, ops_routes, ops_server};
 pub use supervisor::{Supervisor, shutdown_on_signal};

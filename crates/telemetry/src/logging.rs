@@ -4,8 +4,14 @@
 use std::io::Write;
 
 pub use keyward_core::settings::{LogFormat, TelemetryConfig};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::{Error, Result};
 
@@ -72,22 +78,75 @@ where
         .finish()
 }
 
-/// Installs the global subscriber. Call once, first thing in `main`.
-pub fn init(cfg: &TelemetryConfig) -> Result<()> {
+/// Flushes and stops trace export when dropped or shut down; hold it for the process's life.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Flushes pending spans and stops the exporter.
+    pub fn shutdown(mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+/// A tracer provider exporting spans over OTLP/gRPC to `endpoint` in batches.
+pub fn otlp_provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| Error::Logging(format!("telemetry.otlp_endpoint `{endpoint}`: {e}")))?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_string())
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
+}
+
+/// Installs the global subscriber (redacted logs, plus OTLP trace export when
+/// `otlp_endpoint` is set). Call once, first thing in `main`, inside the tokio runtime.
+pub fn init(cfg: &TelemetryConfig) -> Result<TelemetryGuard> {
     let filter = EnvFilter::try_new(&cfg.level)
         .map_err(|e| Error::Logging(format!("telemetry.level `{}`: {e}", cfg.level)))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(Redacting(std::io::stdout));
-    let res = match cfg.format {
-        LogFormat::Pretty => builder.with_target(false).try_init(),
-        LogFormat::Json => builder
+    let fmt_layer = match cfg.format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_writer(Redacting(std::io::stdout))
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .try_init(),
+            .with_writer(Redacting(std::io::stdout))
+            .boxed(),
     };
-    res.map_err(|e| Error::Logging(e.to_string()))
+    let provider = match &cfg.otlp_endpoint {
+        Some(endpoint) => Some(otlp_provider(endpoint, &cfg.service_name)?),
+        None => None,
+    };
+    let otel = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("keyward")));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt_layer)
+        .with(otel)
+        .try_init()
+        .map_err(|e| Error::Logging(e.to_string()))?;
+    Ok(TelemetryGuard { provider })
 }
 
 #[cfg(test)]

@@ -63,7 +63,10 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Commands that need no configuration.
-    if let Command::Vault { action: Some(vault_cmd::VaultAction::GenerateKek) } = &cli.command {
+    if let Command::Vault {
+        action: Some(vault_cmd::VaultAction::GenerateKek),
+    } = &cli.command
+    {
         return vault_cmd::generate_kek();
     }
     let env = keyward_core::config::process_env();
@@ -74,16 +77,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if let Err(e) = keyward_telemetry::init(&cfg.telemetry) {
-        report(&format!("keyward: configuration error: {e}"));
-        return ExitCode::from(EXIT_CONFIG);
-    }
+    let telemetry = match keyward_telemetry::init(&cfg.telemetry) {
+        Ok(guard) => guard,
+        Err(e) => {
+            report(&format!("keyward: configuration error: {e}"));
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let result = match cli.command {
         Command::Up { no_migrate } => run::up(&cfg, !no_migrate).await,
         Command::Migrate => run::migrate(&cfg).await,
         Command::ApiGateway => run::one(&cfg, keyward_core::ServiceName::ApiGateway).await,
         Command::Vault { action: None } => run::one(&cfg, keyward_core::ServiceName::Vault).await,
-        Command::Vault { action: Some(action) } => vault_cmd::run(&cfg, action).await,
+        Command::Vault {
+            action: Some(action),
+        } => vault_cmd::run(&cfg, action).await,
         Command::UsageIngest => run::one(&cfg, keyward_core::ServiceName::UsageIngest).await,
         Command::Cost => run::one(&cfg, keyward_core::ServiceName::Cost).await,
         Command::Alert => run::one(&cfg, keyward_core::ServiceName::Alert).await,
@@ -93,6 +101,8 @@ async fn main() -> ExitCode {
             Ok(())
         }
     };
+    // Flush pending spans before exiting (blocking: off the async workers).
+    let _flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
