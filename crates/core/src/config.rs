@@ -35,7 +35,7 @@ pub fn load<T: DeserializeOwned>(
     file: Option<&Path>,
     env: &BTreeMap<String, String>,
 ) -> Result<T, ConfigError> {
-    let mut root = match file {
+    let root = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.display().to_string(),
@@ -49,6 +49,7 @@ pub fn load<T: DeserializeOwned>(
         }
         None => toml::Table::new(),
     };
+    let mut overrides = Vec::new();
     for (var, raw) in env {
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
             continue;
@@ -60,14 +61,62 @@ pub fn load<T: DeserializeOwned>(
                 message: "empty path segment (use KEYWARD__SECTION__KEY)".into(),
             });
         }
-        set_path(&mut root, &path, parse_env_value(raw)).map_err(|message| ConfigError::Env {
+        overrides.push((var.clone(), path, raw.clone()));
+    }
+    // Values are typed (numbers, booleans, arrays) when they parse as such. A secret that
+    // happens to look like a number must stay a string: if the typed reading is refused, each
+    // typed override is retried as a string before giving up.
+    let mut as_string = vec![false; overrides.len()];
+    let first = build(&root, &overrides, &as_string)?;
+    let first_err = match first {
+        Ok(cfg) => return Ok(cfg),
+        Err(e) => e,
+    };
+    // Serde names the offending value (``invalid type: integer `12345`, expected a string``):
+    // flip the overrides it names to strings and try again, one error at a time.
+    let mut current = first_err.to_string();
+    for _ in 0..overrides.len() {
+        let mut flipped = false;
+        for (i, (_, _, raw)) in overrides.iter().enumerate() {
+            let typed = !matches!(parse_env_value(raw), toml::Value::String(_));
+            if typed && !as_string[i] && current.contains(&format!("`{raw}`")) {
+                as_string[i] = true;
+                flipped = true;
+            }
+        }
+        if !flipped {
+            break;
+        }
+        match build::<T>(&root, &overrides, &as_string)? {
+            Ok(cfg) => return Ok(cfg),
+            Err(e) => current = e.to_string(),
+        }
+    }
+    Err(first_err)
+}
+
+type Override = (String, Vec<String>, String);
+
+fn build<T: DeserializeOwned>(
+    root: &toml::Table,
+    overrides: &[Override],
+    as_string: &[bool],
+) -> Result<Result<T, ConfigError>, ConfigError> {
+    let mut table = root.clone();
+    for ((var, path, raw), string) in overrides.iter().zip(as_string) {
+        let value = if *string {
+            toml::Value::String(raw.clone())
+        } else {
+            parse_env_value(raw)
+        };
+        set_path(&mut table, path, value).map_err(|message| ConfigError::Env {
             var: var.clone(),
             message,
         })?;
     }
-    toml::Value::Table(root)
+    Ok(toml::Value::Table(table)
         .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))
+        .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string())))
 }
 
 fn parse_env_value(raw: &str) -> toml::Value {
@@ -163,6 +212,22 @@ mod tests {
                 label: "x y".into()
             }
         );
+    }
+
+    #[test]
+    fn a_numeric_looking_value_stays_a_string_where_a_string_is_wanted() {
+        let cfg: Cfg = load(
+            None,
+            &env(&[
+                ("KEYWARD__NAME", "12345"),
+                ("KEYWARD__INNER__LABEL", "true"),
+                ("KEYWARD__INNER__PORT", "80"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.name, "12345");
+        assert_eq!(cfg.inner.label, "true");
+        assert_eq!(cfg.inner.port, 80);
     }
 
     #[test]

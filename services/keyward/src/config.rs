@@ -52,13 +52,12 @@ mod defaults {
     grpc_service!(usage_ingest, keyward_usage_ingest, 9102, 50052);
     grpc_service!(cost, keyward_cost, 9103, 50053);
     grpc_service!(alert, keyward_alert, 9104, 50054);
-    grpc_service!(audit, keyward_audit, 9105, 50055);
+    pub fn audit() -> keyward_audit::Config {
+        keyward_audit::Config::listening("0.0.0.0:9105", "0.0.0.0:50055", "http://127.0.0.1:50055")
+    }
 
     pub fn api_gateway() -> keyward_api_gateway::Config {
-        keyward_api_gateway::Config {
-            http: "0.0.0.0:8080".into(),
-            workers: None,
-        }
+        keyward_api_gateway::Config::with_http("0.0.0.0:8080")
     }
 }
 
@@ -90,6 +89,15 @@ impl Config {
         keyward_db::validate(&self.database).map_err(|e| e.to_string())?;
         self.internal.validate(&IDENTITIES)?;
         keyward_vault::Keys::from_config(&self.vault)?;
+        if self.internal.tls.is_some() {
+            for (name, url) in self.platform().endpoints {
+                if !url.starts_with("https://") {
+                    return Err(format!(
+                        "{name}: grpc_url `{url}` must use https:// when internal.tls is set (mTLS)"
+                    ));
+                }
+            }
+        }
         if self.telemetry.level.trim().is_empty() {
             return Err("telemetry.level must not be empty".into());
         }
