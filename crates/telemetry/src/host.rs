@@ -97,7 +97,9 @@ impl Host {
         let name = format!("keyward.v1.{}", self.service.as_str());
         let router = build(crate::server_builder(tls)?.add_service(health));
         let token = self.shutdown();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // A pre-bound listener skips the builder's TCP settings: without TCP_NODELAY, a response
+        // written in several frames waits ~40 ms for the peer's delayed ACK (Nagle).
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         self.spawn("grpc", async move {
             router
                 .serve_with_incoming_shutdown(incoming, token.cancelled_owned())

@@ -55,8 +55,12 @@ pub async fn run(cfg: &Config, action: VaultAction) -> anyhow::Result<()> {
                 cfg.internal.tls.as_ref(),
             )?;
             let auth = keyward_telemetry::IdentityInjector::new(&cfg.internal, "operator")?;
-            let mut client = pb::vault_service_client::VaultServiceClient::with_interceptor(channel, auth);
-            emit(&format!("rotating the KEK of the vault at {} …", cfg.vault.grpc_url));
+            let mut client =
+                pb::vault_service_client::VaultServiceClient::with_interceptor(channel, auth);
+            emit(&format!(
+                "rotating the KEK of the vault at {} …",
+                cfg.vault.grpc_url
+            ));
             let ctx = pb::RequestContext {
                 actor: Some(pb::Actor {
                     kind: pb::actor::Kind::Service as i32,
@@ -79,7 +83,11 @@ pub async fn run(cfg: &Config, action: VaultAction) -> anyhow::Result<()> {
                 if resp.retired_versions.is_empty() {
                     "none".to_string()
                 } else {
-                    resp.retired_versions.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                    resp.retired_versions
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ));
             Ok(())
