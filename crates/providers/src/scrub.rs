@@ -14,6 +14,21 @@ const REDACTED: &str = "[REDACTED]";
 
 /// Removes the given secrets and anything that looks like a credential, then caps the length.
 pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
+    scrub_with(text, secrets, MAX_UPSTREAM_CHARS, true)
+}
+
+/// How many characters of an upstream error message a proxied client may see.
+pub(crate) const MAX_CLIENT_CHARS: usize = 2000;
+
+/// For upstream error messages relayed to API clients: removes the given secrets, key-shaped
+/// and masked tokens and everything [`keyward_crypto::redact`] recognises, but keeps long
+/// identifiers such as dated model names (`claude-3-5-sonnet-20240620`), which a client needs
+/// to understand the error.
+pub(crate) fn scrub_for_client(text: &str, secrets: &[&str]) -> String {
+    scrub_with(text, secrets, MAX_CLIENT_CHARS, false)
+}
+
+fn scrub_with(text: &str, secrets: &[&str], max_chars: usize, random_tokens: bool) -> String {
     let mut text = text.to_owned();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         text = text.replace(secret, REDACTED);
@@ -24,29 +39,29 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
         if is_token_char(c) {
             token.push(c);
         } else {
-            push_token(&mut out, &token);
+            push_token(&mut out, &token, random_tokens);
             token.clear();
             out.push(if c.is_control() { ' ' } else { c });
         }
     }
-    push_token(&mut out, &token);
+    push_token(&mut out, &token, random_tokens);
     let out = keyward_crypto::redact(out.trim());
-    truncate(&out, MAX_UPSTREAM_CHARS)
+    truncate(&out, max_chars)
 }
 
 fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=' | '*')
 }
 
-fn push_token(out: &mut String, token: &str) {
-    if looks_like_credential(token) {
+fn push_token(out: &mut String, token: &str, random_tokens: bool) {
+    if looks_like_credential(token, random_tokens) {
         out.push_str(REDACTED);
     } else {
         out.push_str(token);
     }
 }
 
-fn looks_like_credential(token: &str) -> bool {
+fn looks_like_credential(token: &str, random_tokens: bool) -> bool {
     const PREFIXES: [&str; 8] = ["sk-", "sk_", "AIza", "AKIA", "ASIA", "pplx-", "kw_", "ABSK"];
     let len = token.chars().count();
     if len >= 8 && PREFIXES.iter().any(|p| token.starts_with(p)) {
@@ -55,6 +70,9 @@ fn looks_like_credential(token: &str) -> bool {
     // A masked key ("sk-abc****wxyz") still reveals its ends.
     if len >= 8 && token.contains('*') {
         return true;
+    }
+    if !random_tokens {
+        return false;
     }
     // Long random-looking runs: 84-character Azure keys, 40-character Cohere keys, 32-character
     // Mistral keys, hex request ids. Words and URL paths have no digits mixed in.
@@ -93,6 +111,18 @@ mod tests {
             out.contains("https://platform.openai.com/account/api-keys"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn client_messages_keep_model_names_but_not_keys() {
+        let out = scrub_for_client(
+            "model claude-3-5-sonnet-20240620 not found for key sk-ant-api03-abcdefghijklmnopqrstuvwxyz \
+             (sk-proj-********wxyz)",
+            &[],
+        );
+        assert!(out.contains("claude-3-5-sonnet-20240620"), "{out}");
+        assert!(!out.contains("abcdefghij"), "{out}");
+        assert!(!out.contains("wxyz"), "{out}");
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! and a message that is safe to show and log (it never contains the secret).
 
 mod probe;
-mod sigv4;
-mod upstream;
+pub(crate) mod upstream;
 
 use std::time::Duration;
 
@@ -13,9 +12,7 @@ use crate::format::check_format;
 use crate::provider::Provider;
 use crate::secret::ProviderSecret;
 
-pub(crate) use probe::ANTHROPIC_VERSION;
 use probe::Probe;
-pub(crate) use sigv4::BEDROCK_SERVICE;
 
 /// The per-request timeout [`validate`] uses.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -30,7 +30,7 @@ pub(super) fn message(body: &[u8], secret: &ProviderSecret) -> Option<String> {
     (!scrubbed.is_empty()).then_some(scrubbed)
 }
 
-fn secret_values(secret: &ProviderSecret) -> Vec<&str> {
+pub(crate) fn secret_values(secret: &ProviderSecret) -> Vec<&str> {
     [
         secret.api_key.as_ref().map(|s| s.expose_secret()),
         secret
@@ -46,7 +46,7 @@ fn secret_values(secret: &ProviderSecret) -> Vec<&str> {
 }
 
 /// `retry-after-ms` (Azure) or `retry-after` in seconds.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let number = |name: &str| {
         headers
             .get(name)?
@@ -65,7 +65,7 @@ pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Bedrock's `x-amzn-ErrorType`, e.g. `UnrecognizedClientException` (the `:…` suffix dropped).
 /// Source: <https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html>
-pub(super) fn aws_error_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn aws_error_type(headers: &HeaderMap) -> Option<String> {
     let raw = headers.get("x-amzn-errortype")?.to_str().ok()?;
     let name = raw.split(':').next().unwrap_or(raw).trim();
     (!name.is_empty()).then(|| name.to_owned())
@@ -81,7 +81,7 @@ pub(super) fn looks_like_json(body: &[u8]) -> bool {
 /// Gemini answers a bad key with 400 `INVALID_ARGUMENT` and an `ErrorInfo` reason
 /// `API_KEY_INVALID` (or `API_KEY_EXPIRED`, …), not with 401.
 /// Source: <https://ai.google.dev/gemini-api/docs/troubleshooting>
-pub(super) fn gemini_key_rejected(body: &[u8]) -> bool {
+pub(crate) fn gemini_key_rejected(body: &[u8]) -> bool {
     let Ok(json) = serde_json::from_slice::<Value>(body) else {
         return false;
     };

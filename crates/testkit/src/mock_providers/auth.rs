@@ -20,7 +20,7 @@ pub(crate) enum Auth {
 }
 
 /// The credential as sent: an API key, or (Bedrock) the SigV4 access key id.
-fn credential(provider: Provider, req: &HttpRequest) -> Option<String> {
+pub(crate) fn credential(provider: Provider, req: &HttpRequest) -> Option<String> {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -63,7 +63,12 @@ pub(crate) fn request_marker(provider: Provider, req: &HttpRequest) -> Marker {
 }
 
 /// Checks the request's credential against the registered keys.
-pub(crate) fn authenticate(provider: Provider, req: &HttpRequest, state: &State) -> Auth {
+pub(crate) fn authenticate(
+    provider: Provider,
+    req: &HttpRequest,
+    body: &[u8],
+    state: &State,
+) -> Auth {
     let Some(credential) = credential(provider, req) else {
         return Auth::Missing;
     };
@@ -83,7 +88,9 @@ pub(crate) fn authenticate(provider: Provider, req: &HttpRequest, state: &State)
         .and_then(|v| v.to_str().ok())
         .and_then(sigv4::parse);
     match signature {
-        Some(sig) if sigv4::verify(&sig, &secret, req, BEDROCK_SIGNING_SERVICE) => Auth::Matched,
+        Some(sig) if sigv4::verify(&sig, &secret, req, body, BEDROCK_SIGNING_SERVICE) => {
+            Auth::Matched
+        }
         _ => Auth::BadSignature,
     }
 }

@@ -1,208 +1,198 @@
-//! Non-streaming chat endpoints: OpenAI-style `chat/completions` (OpenAI, OpenAI-compatible,
-//! Mistral, Perplexity, Azure deployments) and Anthropic `/v1/messages`, with the usage fields
-//! each provider really returns.
+//! Chat endpoints of every provider, plain and streaming, answering what
+//! [`super::scenario::complete`] decides in each provider's wire format.
 //!
-//! Token counts are deterministic: input = ceil(characters of all message text / 4), output =
-//! the same for [`REPLY`], so tests can assert exact usage.
+//! | provider | plain | streaming |
+//! |---|---|---|
+//! | OpenAI, Mistral, OpenAI-compatible | `/v1/chat/completions` | same, `stream: true` |
+//! | Perplexity | `/chat/completions` | same |
+//! | Azure | `/openai/deployments/{d}/chat/completions?api-version=` | same |
+//! | Anthropic | `/v1/messages` | same, `stream: true` |
+//! | Gemini | `/v1beta/models/{m}:generateContent` | `…:streamGenerateContent?alt=sse` |
+//! | Bedrock | `/model/{id}/converse` | `/model/{id}/converse-stream` |
+//! | Cohere | `/v2/chat` | same, `stream: true` |
+
+use std::convert::Infallible;
+use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use bytes::Bytes;
+use futures::StreamExt as _;
 use keyward_providers::Provider;
 use serde_json::{Value, json};
 
+use super::scenario::complete;
+use super::state::State;
 use super::wire_errors::builder;
+use super::{wire_anthropic, wire_bedrock, wire_cohere, wire_gemini, wire_openai};
 
-/// The assistant text every mock completion returns.
-pub const REPLY: &str = "Hello from the Keyward mock provider.";
+/// Which chat API a path is.
+enum Kind {
+    OpenAi,
+    Anthropic,
+    Gemini { stream: bool },
+    Bedrock { stream: bool },
+    Cohere,
+}
 
-/// Fixed `created` timestamp, so responses are reproducible.
-const CREATED: u64 = 1_735_689_600;
+/// Percent-decodes a path segment (Bedrock model ids arrive as `…-v1%3A0`).
+fn decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
-/// Mock token count of `text`: one token per four characters, rounded up.
-pub fn mock_tokens(text: &str) -> u64 {
-    let chars = u64::try_from(text.chars().count()).unwrap_or(u64::MAX);
-    chars.div_ceil(4)
+fn route(provider: Provider, path: &str) -> Option<(Kind, Option<String>)> {
+    let segment =
+        |prefix: &str, suffix: &str| path.strip_prefix(prefix)?.strip_suffix(suffix).map(decode);
+    Some(match provider {
+        Provider::OpenAi | Provider::OpenAiCompatible | Provider::Mistral
+            if path == "/v1/chat/completions" =>
+        {
+            (Kind::OpenAi, None)
+        }
+        Provider::Perplexity if path == "/chat/completions" => (Kind::OpenAi, None),
+        Provider::Azure => (
+            Kind::OpenAi,
+            Some(segment("/openai/deployments/", "/chat/completions")?),
+        ),
+        Provider::Anthropic if path == "/v1/messages" => (Kind::Anthropic, None),
+        Provider::Gemini => match segment("/v1beta/models/", ":generateContent") {
+            Some(model) => (Kind::Gemini { stream: false }, Some(model)),
+            None => (
+                Kind::Gemini { stream: true },
+                Some(segment("/v1beta/models/", ":streamGenerateContent")?),
+            ),
+        },
+        Provider::Bedrock => match segment("/model/", "/converse") {
+            Some(model) => (Kind::Bedrock { stream: false }, Some(model)),
+            None => (
+                Kind::Bedrock { stream: true },
+                Some(segment("/model/", "/converse-stream")?),
+            ),
+        },
+        Provider::Cohere if path == "/v2/chat" => (Kind::Cohere, None),
+        _ => return None,
+    })
 }
 
 /// Handles a POST if it is a chat endpoint of `provider`; `None` otherwise.
-pub(crate) fn handle(provider: Provider, path: &str, body: &[u8]) -> Option<HttpResponse> {
-    let kind = match (provider, path) {
-        (Provider::Anthropic, "/v1/messages") => Kind::AnthropicMessages,
-        (
-            Provider::OpenAi | Provider::OpenAiCompatible | Provider::Mistral,
-            "/v1/chat/completions",
-        )
-        | (Provider::Perplexity, "/chat/completions") => Kind::ChatCompletions,
-        (Provider::Azure, p)
-            if p.starts_with("/openai/deployments/") && p.ends_with("/chat/completions") =>
-        {
-            Kind::ChatCompletions
-        }
-        _ => return None,
-    };
-    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+pub(crate) fn handle(
+    provider: Provider,
+    path: &str,
+    query: &str,
+    request: Option<&Value>,
+    state: &State,
+) -> Option<HttpResponse> {
+    let (kind, path_model) = route(provider, path)?;
+    let Some(request) = request.filter(|r| r.is_object()) else {
         return Some(bad_request(
             provider,
             "We could not parse the JSON body of your request.",
         ));
     };
-    if request.get("stream").and_then(Value::as_bool) == Some(true) {
-        return Some(bad_request(
-            provider,
-            "the Keyward mock does not stream yet",
-        ));
-    }
-    let model = request
-        .get("model")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| azure_deployment(provider, path));
+    let model = path_model.or_else(|| {
+        request
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
     let Some(model) = model else {
         return Some(bad_request(provider, "model: Field required"));
     };
-    let input = mock_tokens(&message_text(&request));
-    let output = mock_tokens(REPLY);
+    let delay = state.stream_delay();
+    let c = complete(provider, request, model, state);
+    let ok = || builder(provider, StatusCode::OK);
     Some(match kind {
-        Kind::AnthropicMessages => {
+        Kind::OpenAi if c.stream => sse(provider, wire_openai::stream(provider, &c), delay),
+        Kind::OpenAi => ok().json(wire_openai::completion(provider, &c)),
+        Kind::Anthropic => {
             if request.get("max_tokens").is_none() {
                 return Some(bad_request(provider, "max_tokens: Field required"));
             }
-            builder(provider, StatusCode::OK).json(anthropic_message(&model, input, output))
-        }
-        Kind::ChatCompletions => {
-            builder(provider, StatusCode::OK).json(chat_completion(provider, &model, input, output))
-        }
-    })
-}
-
-enum Kind {
-    ChatCompletions,
-    AnthropicMessages,
-}
-
-fn azure_deployment(provider: Provider, path: &str) -> Option<String> {
-    (provider == Provider::Azure).then_some(())?;
-    let rest = path.strip_prefix("/openai/deployments/")?;
-    rest.split('/').next().map(str::to_owned)
-}
-
-/// All text in `messages` (string contents and `{"type":"text","text":…}` blocks) and `system`.
-fn message_text(request: &Value) -> String {
-    fn collect(content: &Value, out: &mut String) {
-        match content {
-            Value::String(text) => out.push_str(text),
-            Value::Array(blocks) => {
-                for block in blocks {
-                    if let Some(text) = block.get("text").and_then(Value::as_str) {
-                        out.push_str(text);
-                    }
-                }
+            if c.stream {
+                sse(provider, wire_anthropic::stream(&c), delay)
+            } else {
+                ok().json(wire_anthropic::message(&c))
             }
-            _ => {}
         }
-    }
-    let mut out = String::new();
-    if let Some(system) = request.get("system") {
-        collect(system, &mut out);
-    }
-    for message in request
-        .get("messages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(content) = message.get("content") {
-            collect(content, &mut out);
-        }
-    }
-    out
-}
-
-/// <https://platform.openai.com/docs/api-reference/chat/object>, with the per-provider extras.
-fn chat_completion(provider: Provider, model: &str, input: u64, output: u64) -> Value {
-    let mut usage = json!({
-        "prompt_tokens": input,
-        "completion_tokens": output,
-        "total_tokens": input + output,
-    });
-    if matches!(provider, Provider::OpenAi | Provider::Azure) {
-        usage["prompt_tokens_details"] = json!({"cached_tokens": 0, "audio_tokens": 0});
-        usage["completion_tokens_details"] = json!({
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0
-        });
-    }
-    if provider == Provider::Perplexity {
-        // https://docs.perplexity.ai/api-reference/chat-completions-post
-        usage["search_context_size"] = json!("low");
-    }
-    let mut body = json!({
-        "id": "chatcmpl-mockKeyward0001",
-        "object": "chat.completion",
-        "created": CREATED,
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": REPLY, "refusal": null, "annotations": []},
-            "logprobs": null,
-            "finish_reason": "stop"
-        }],
-        "usage": usage,
-        "system_fingerprint": "fp_mockkeyward"
-    });
-    match provider {
-        Provider::Perplexity => {
-            body["citations"] = json!(["https://example.com/source"]);
-            body["search_results"] =
-                json!([{"title": "Source", "url": "https://example.com/source", "date": null}]);
-        }
-        // https://learn.microsoft.com/en-us/azure/ai-services/openai/concepts/content-filter
-        Provider::Azure => {
-            body["prompt_filter_results"] =
-                json!([{"prompt_index": 0, "content_filter_results": {}}]);
-            body["choices"][0]["content_filter_results"] = json!({
-                "hate": {"filtered": false, "severity": "safe"},
-                "self_harm": {"filtered": false, "severity": "safe"},
-                "sexual": {"filtered": false, "severity": "safe"},
-                "violence": {"filtered": false, "severity": "safe"}
-            });
-        }
-        _ => {}
-    }
-    body
-}
-
-/// <https://docs.anthropic.com/en/api/messages>
-fn anthropic_message(model: &str, input: u64, output: u64) -> Value {
-    json!({
-        "id": "msg_01MockKeywardTestkit0001",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [{"type": "text", "text": REPLY}],
-        "stop_reason": "end_turn",
-        "stop_sequence": null,
-        "usage": {
-            "input_tokens": input,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "output_tokens": output,
-            "service_tier": "standard"
-        }
+        Kind::Gemini { stream: true } if !query.split('&').any(|p| p == "alt=sse") => bad_request(
+            provider,
+            "the Keyward mock streams Gemini with alt=sse only",
+        ),
+        Kind::Gemini { stream: true } => sse(provider, wire_gemini::stream(&c), delay),
+        Kind::Gemini { stream: false } => ok().json(wire_gemini::generate(&c)),
+        Kind::Bedrock { stream: true } => streaming(
+            provider,
+            "application/vnd.amazon.eventstream",
+            wire_bedrock::stream(&c),
+            delay,
+        ),
+        Kind::Bedrock { stream: false } => ok().json(wire_bedrock::converse(&c)),
+        Kind::Cohere if c.stream => sse(provider, wire_cohere::stream(&c), delay),
+        Kind::Cohere => ok().json(wire_cohere::chat(&c)),
     })
 }
 
-fn bad_request(provider: Provider, message: &str) -> HttpResponse {
+fn sse(provider: Provider, events: Vec<Vec<u8>>, delay: Option<Duration>) -> HttpResponse {
+    streaming(provider, "text/event-stream; charset=utf-8", events, delay)
+}
+
+/// A chunked response sending one element of `parts` at a time, `delay` apart.
+fn streaming(
+    provider: Provider,
+    content_type: &str,
+    parts: Vec<Vec<u8>>,
+    delay: Option<Duration>,
+) -> HttpResponse {
+    let body = futures::stream::iter(parts).then(move |part| async move {
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        Ok::<_, Infallible>(Bytes::from(part))
+    });
+    builder(provider, StatusCode::OK)
+        .content_type(content_type)
+        .insert_header(("cache-control", "no-cache"))
+        .streaming(body)
+}
+
+/// A 400 in the provider's shape.
+pub(crate) fn bad_request(provider: Provider, message: &str) -> HttpResponse {
     let body = match provider {
-        Provider::Anthropic => json!({
-            "type": "error",
-            "error": {"type": "invalid_request_error", "message": message}
-        }),
-        _ => json!({
-            "error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}
-        }),
+        Provider::Anthropic => {
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+        }
+        Provider::Gemini => {
+            json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+        }
+        Provider::Bedrock | Provider::Cohere | Provider::Mistral => json!({"message": message}),
+        _ => {
+            json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
+        }
     };
-    builder(provider, StatusCode::BAD_REQUEST).json(body)
+    let mut reply = builder(provider, StatusCode::BAD_REQUEST);
+    if provider == Provider::Bedrock {
+        reply.insert_header((
+            "x-amzn-ErrorType",
+            "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+        ));
+    }
+    reply.json(body)
 }

@@ -11,9 +11,17 @@
 //! `slowkey` an answer after a delay. Bedrock requests are SigV4-verified against the registered
 //! secret access key.
 //!
-//! Endpoints so far: each provider's validation call (list models, or Perplexity's async-jobs
-//! list) and non-streaming chat (`chat/completions` for OpenAI-style APIs, Anthropic
-//! `/v1/messages`). Streaming and embeddings are added in `routes::route`.
+//! Endpoints: each provider's validation call (list models, or Perplexity's async-jobs list);
+//! chat, plain and streaming, in every provider's wire format (see `chat.rs`: OpenAI-style
+//! `chat/completions` SSE, Anthropic `/v1/messages` events, Gemini `generateContent` /
+//! `streamGenerateContent?alt=sse`, Bedrock `converse` / `converse-stream` in AWS event stream
+//! frames, Cohere `/v2/chat`); and embeddings (see `embeddings.rs`). What a chat call answers
+//! (text, tool call, stop reason, exact usage with cache reads/writes) is decided by
+//! `scenario.rs` from the request, so tests can assert exact numbers.
+//!
+//! Failures can also be switched per key at run time ([`MockProviders::set_failure`]: 429,
+//! 500, 401 or a delay) to test failover, and [`MockProviders::request_count_for_key`] counts
+//! requests per key for circuit-breaker tests.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -32,24 +40,47 @@
 
 mod auth;
 mod chat;
+mod embeddings;
 pub mod keys;
 mod routes;
+mod scenario;
 mod sigv4;
 mod state;
+mod wire_anthropic;
+mod wire_bedrock;
+mod wire_cohere;
 mod wire_errors;
+mod wire_gemini;
 mod wire_models;
+mod wire_openai;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use keyward_providers::Provider;
 use tokio::task::JoinHandle;
 
-pub use chat::{REPLY, mock_tokens};
+pub use embeddings::{EMBEDDING_DIMENSIONS, mock_embedding};
 pub use keys::{KeyKind, fixture_aws_secret, fixture_key, fixture_secret};
-pub use state::LoggedRequest;
+pub use scenario::{REASONING_TOKENS, REPLY, TOOL_ARGUMENTS, mock_tokens};
+pub use state::{Failure, LoggedRequest};
+
+/// The tool call ids the mocks return, per provider (Gemini has none).
+pub mod tool_call_ids {
+    pub use super::wire_anthropic::TOOL_USE_ID as ANTHROPIC;
+    pub use super::wire_bedrock::TOOL_USE_ID as BEDROCK;
+    pub use super::wire_cohere::TOOL_CALL_ID as COHERE;
+    pub use super::wire_openai::TOOL_CALL_ID as OPENAI;
+}
+
+/// An AWS event stream frame as Bedrock sends it (`message_type` `event` or `exception`), for
+/// tests that feed decoders by hand.
+pub fn bedrock_frame(message_type: &str, name: &str, payload: &serde_json::Value) -> Vec<u8> {
+    wire_bedrock::frame(message_type, name, payload)
+}
 
 use state::State;
 
@@ -153,6 +184,36 @@ impl MockProviders {
             .iter()
             .filter(|r| r.provider == provider && r.path == path)
             .count()
+    }
+
+    /// The last request `provider` received.
+    pub fn last_request(&self, provider: Provider) -> Option<LoggedRequest> {
+        self.requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.provider == provider)
+    }
+
+    /// Forgets the request log and the per-key counters.
+    pub fn clear_requests(&self) {
+        self.state.clear_log();
+    }
+
+    /// Makes every request of `provider` with `credential` (API key, or Bedrock access key id)
+    /// fail with `failure` from now on; `None` restores normal answers. Applies before
+    /// authentication, so it works for any key.
+    pub fn set_failure(&self, provider: Provider, credential: &str, failure: Option<Failure>) {
+        self.state.set_failure(provider, credential, failure);
+    }
+
+    /// How many requests `provider` received with `credential` (failed ones included).
+    pub fn request_count_for_key(&self, provider: Provider, credential: &str) -> usize {
+        self.state.count_for(provider, credential)
+    }
+
+    /// Waits `delay` before each streamed event (all providers), for slow-stream tests.
+    pub fn set_stream_delay(&self, delay: Option<Duration>) {
+        self.state.set_stream_delay(delay);
     }
 
     /// Whether the last request to `provider` carried a registered credential; `None` before

@@ -1,6 +1,6 @@
 //! Request dispatch: `/{provider id}/{provider path}` → authentication → behaviour → route.
 //!
-//! New endpoints (chat, messages, embeddings, streaming) are added to [`route`].
+//! Per-key failures ([`Failure`]) apply before the credential markers and authentication.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,8 +8,9 @@ use keyward_providers::Provider;
 
 use super::auth::{self, Auth};
 use super::keys::{Marker, SLOW_RESPONSE_DELAY};
-use super::state::{LoggedRequest, State};
-use super::{chat, wire_errors, wire_models};
+use super::state::{Failure, LoggedRequest, State};
+use super::{chat, embeddings, wire_errors, wire_models};
+use serde_json::Value;
 
 /// Requests under `/redirect/…` get a 307 to the same path under `/openai/…`.
 pub(crate) const REDIRECT_PREFIX: &str = "redirect";
@@ -48,14 +49,28 @@ pub(crate) async fn dispatch(
             .body("unknown provider prefix; use MockProviders::base_url(provider)");
     };
     let path = format!("/{rest}");
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
 
-    let auth = auth::authenticate(provider, &req, &state);
+    let auth = auth::authenticate(provider, &req, &body, &state);
     state.record(LoggedRequest {
         provider,
         method: req.method().as_str().to_owned(),
         path: path.clone(),
+        query: req.query_string().to_owned(),
         auth_matched: matches!(auth, Auth::Matched),
+        body: json.clone(),
     });
+    let credential = auth::credential(provider, &req);
+    if let Some(credential) = &credential {
+        state.count(provider, credential);
+        match state.failure(provider, credential) {
+            Some(Failure::RateLimited) => return wire_errors::rate_limited(provider),
+            Some(Failure::ServerError) => return wire_errors::server_error(provider),
+            Some(Failure::Unauthorized) => return wire_errors::unauthorized(provider, credential),
+            Some(Failure::Delay(delay)) => tokio::time::sleep(delay).await,
+            None => {}
+        }
+    }
 
     match auth::request_marker(provider, &req) {
         Marker::RateLimited => return wire_errors::rate_limited(provider),
@@ -67,12 +82,18 @@ pub(crate) async fn dispatch(
         Auth::Missing => wire_errors::missing_credentials(provider),
         Auth::Unknown(key) => wire_errors::unauthorized(provider, &key),
         Auth::BadSignature => wire_errors::bad_signature(),
-        Auth::Matched => route(provider, &req, &path, &body),
+        Auth::Matched => route(provider, &req, &path, json.as_ref(), &state),
     }
 }
 
 /// Routes an authenticated request.
-fn route(provider: Provider, req: &HttpRequest, path: &str, body: &[u8]) -> HttpResponse {
+fn route(
+    provider: Provider,
+    req: &HttpRequest,
+    path: &str,
+    body: Option<&Value>,
+    state: &State,
+) -> HttpResponse {
     if provider == Provider::Anthropic && !req.headers().contains_key("anthropic-version") {
         return wire_errors::anthropic_missing_version();
     }
@@ -84,10 +105,13 @@ fn route(provider: Provider, req: &HttpRequest, path: &str, body: &[u8]) -> Http
     if method == "GET" && path == validation_path(provider) {
         return wire_errors::builder(provider, StatusCode::OK).json(wire_models::list(provider));
     }
-    if method == "POST"
-        && let Some(response) = chat::handle(provider, path, body)
-    {
-        return response;
+    if method == "POST" {
+        if let Some(response) = chat::handle(provider, path, req.query_string(), body, state) {
+            return response;
+        }
+        if let Some(response) = body.and_then(|b| embeddings::handle(provider, path, b)) {
+            return response;
+        }
     }
     wire_errors::not_found(provider, path)
 }

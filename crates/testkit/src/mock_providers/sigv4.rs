@@ -47,11 +47,12 @@ pub(crate) fn parse(authorization: &str) -> Option<SigV4Header> {
     })
 }
 
-/// Whether `header` is a correct signature of `req` (GET, empty body) under `secret_access_key`.
+/// Whether `header` is a correct signature of `req` with `body` under `secret_access_key`.
 pub(crate) fn verify(
     header: &SigV4Header,
     secret_access_key: &str,
     req: &HttpRequest,
+    body: &[u8],
     expected_service: &str,
 ) -> bool {
     if header.service != expected_service {
@@ -100,7 +101,7 @@ pub(crate) fn verify(
         req.method().as_str(),
         url,
         extra.into_iter(),
-        SignableBody::Bytes(&[]),
+        SignableBody::Bytes(body),
     ) else {
         return false;
     };

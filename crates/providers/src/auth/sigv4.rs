@@ -17,8 +17,21 @@ pub(crate) const BEDROCK_SERVICE: &str = "bedrock";
 
 /// Signs an empty-bodied GET of `url` and returns the headers to add (`x-amz-date`,
 /// `authorization`, and `x-amz-security-token` for temporary credentials).
-pub(super) fn sign_get(
+pub(crate) fn sign_get(
     url: &Url,
+    secret: &ProviderSecret,
+    time: SystemTime,
+) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    sign_request("GET", url, &[], &[], secret, time)
+}
+
+/// Signs a request whose `headers` (besides `host`) and `body` are sent exactly as given, and
+/// returns the headers to add.
+pub(crate) fn sign_request(
+    method: &str,
+    url: &Url,
+    headers: &[(&str, &str)],
+    body: &[u8],
     secret: &ProviderSecret,
     time: SystemTime,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
@@ -56,10 +69,10 @@ pub(super) fn sign_get(
         .map_err(|_| failed(()))?
         .into();
     let request = SignableRequest::new(
-        "GET",
+        method,
         url.as_str(),
-        std::iter::empty(),
-        SignableBody::Bytes(&[]),
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
     )
     .map_err(|_| failed(()))?;
     let (instructions, _signature) = sign(request, &params).map_err(|_| failed(()))?.into_parts();
