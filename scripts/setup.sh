@@ -39,6 +39,11 @@ fi
 if ! command -v rabbitmq-server >/dev/null; then
   installed rabbitmq-server || missing+=(rabbitmq-server)
 fi
+# The proxy's SDK tests need python3 with venv and pip.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  installed python3-venv || missing+=(python3-venv)
+  command -v python3 >/dev/null || missing+=(python3)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || die "please install: ${missing[*]} (this script knows apt only)"
   say "installing ${missing[*]} (apt)"
@@ -46,7 +51,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Debian starts neither server inside containers; we start them below.
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
-  say "postgresql and rabbitmq-server are installed"
+  say "postgresql, rabbitmq-server and python3-venv are installed"
 fi
 
 # --- start PostgreSQL -------------------------------------------------------------------------

@@ -1,33 +1,43 @@
-//! The API gateway: REST `/api/v1/*`, the LLM proxy `/v1/*`, the web UI, and `/livez`,
-//! `/readyz`, `/metrics`, all on one HTTP port.
+//! The API gateway: REST `/api/v1/*` (identity, orgs, RBAC, virtual keys), `/openapi.json`,
+//! `/docs`, and `/livez`, `/readyz`, `/metrics`, all on one HTTP port. The LLM proxy `/v1/*`
+//! and the web UI join it in later issues.
 
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod body;
+mod config;
+pub mod domain;
+pub mod error;
+pub mod handlers;
+pub mod openapi;
+pub mod proxy;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
-use keyward_bus::Broker;
+use actix_web::{HttpServer, web};
+use keyward_bus::{Broker, Publisher, PublisherOptions, Spool};
 use keyward_core::ServiceName;
 use keyward_core::settings::Platform;
-use keyward_telemetry::{GrpcClientConfig, Host, Metrics};
-use serde::Deserialize;
+use keyward_telemetry::{GrpcClientConfig, Host, Metrics, Readiness};
 use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;
+
+pub use config::{AuthConfig, Config};
+pub use state::AppState;
 
 /// Migrations of the `identity` schema.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/identity");
 
 /// This service's name.
 pub const SERVICE: ServiceName = ServiceName::ApiGateway;
-
-/// `[api_gateway]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// REST, proxy, UI and ops endpoints.
-    pub http: String,
-    /// HTTP worker threads (default: one per core).
-    #[serde(default)]
-    pub workers: Option<usize>,
-}
 
 /// Start-up errors.
 #[derive(Debug, thiserror::Error)]
@@ -38,11 +48,47 @@ pub enum Error {
     Telemetry(#[from] keyward_telemetry::Error),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("cannot open the spool in {dir}: {source}")]
+    Spool { dir: String, source: std::io::Error },
     #[error("cannot bind {addr}: {source}")]
     Bind {
         addr: String,
         source: std::io::Error,
     },
+}
+
+/// The shared state of the REST app: lazy pool, keys from `cfg`, the policy (loaded now when
+/// the database is up; otherwise the poller keeps trying and `/readyz` says so).
+///
+/// # Errors
+/// A configuration error (secret too short, bad argon2 parameters, no database password).
+pub async fn state(
+    platform: &Platform,
+    cfg: &Config,
+    publisher: Publisher,
+) -> Result<web::Data<AppState>, Error> {
+    let (keys, ephemeral) = auth::Keys::from_config(cfg).map_err(Error::Config)?;
+    for setting in ephemeral {
+        tracing::warn!(
+            setting,
+            "not configured: using a random value for this process only; sign-ins, virtual keys \
+             or TOTP secrets made now stop working after a restart (set it for production)"
+        );
+    }
+    let pool = keyward_db::connect_lazy(&platform.database, SERVICE)?;
+    let authz = authz::Authorizer::new(pool.clone());
+    if let Err(e) = authz.reload().await {
+        tracing::warn!(error = %e, "authorization policy not loaded yet; retrying in the background");
+    }
+    Ok(web::Data::new(AppState {
+        pool,
+        authz,
+        keys: Arc::new(keys),
+        auth: cfg.auth.clone(),
+        publisher,
+        routes: app::route_table(),
+        trust_forwarded_for: cfg.trust_forwarded_for,
+    }))
 }
 
 /// Runs the gateway until `shutdown`.
@@ -52,12 +98,41 @@ pub async fn run(
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
+    run_with(platform, cfg, metrics, shutdown, proxy::Options::default()).await
+}
+
+/// Runs the gateway with explicit LLM proxy options (budget source, timers) until `shutdown`.
+pub async fn run_with(
+    platform: &Platform,
+    cfg: &Config,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+    proxy_options: proxy::Options,
+) -> Result<(), Error> {
     let mut host = Host::new(SERVICE, metrics, shutdown);
-    let pool = keyward_db::connect_lazy(&platform.database, SERVICE)?;
     let broker = Broker::new(&platform.broker, "keyward-api-gateway", Vec::new());
+    let spool = Spool::open(&platform.broker.spool_dir, SERVICE.as_str()).map_err(|source| {
+        Error::Spool {
+            dir: platform.broker.spool_dir.display().to_string(),
+            source,
+        }
+    })?;
+    let (publisher, publish_task) = Publisher::new(
+        broker.clone(),
+        spool,
+        PublisherOptions::default(),
+        host.shutdown(),
+    );
+    let state = state(platform, cfg, publisher).await?;
+    let proxy = proxy::ProxyState::new(platform, &state, proxy_options).map_err(Error::Config)?;
+    let events = proxy::events::run(proxy.clone(), broker.clone(), host.shutdown());
+    host.spawn("proxy-invalidation", events);
     host.readiness
-        .add("database", keyward_db::check(pool.clone()));
+        .add("database", keyward_db::check(state.pool.clone()));
     host.readiness.add("broker", broker.check_fn());
+    let authz = state.authz.clone();
+    host.readiness
+        .add("authz", move || std::future::ready(authz.check_ready()));
     // The gateway depends on the vault for every proxied call: readiness includes it.
     let vault_url = platform
         .endpoint(ServiceName::Vault)
@@ -77,26 +152,57 @@ pub async fn run(
     let token = host.shutdown();
     let b = broker.clone();
     host.spawn("broker", async move { b.run(token).await });
+    host.spawn("publisher", publish_task);
+    let poll = Duration::from_millis(cfg.auth.policy_poll_ms.max(100));
+    host.spawn(
+        "authz-poller",
+        state.authz.clone().run(poll, host.shutdown()),
+    );
+    host.spawn(
+        "login-prune",
+        prune_login_attempts(state.clone(), host.shutdown()),
+    );
 
-    let server = http_server(cfg, host.readiness.clone(), host.metrics.clone())?;
+    let (readiness, metrics) = (host.readiness.clone(), host.metrics.clone());
+    let server = http_server(cfg, state, proxy, readiness, metrics)?;
     host.spawn_http("http", server);
     tracing::info!(http = %cfg.http, "api-gateway started");
     host.wait().await?;
     Ok(())
 }
 
+/// Drops sign-in attempts older than a day, hourly.
+async fn prune_login_attempts(
+    state: web::Data<AppState>,
+    shutdown: CancellationToken,
+) -> Result<(), std::convert::Infallible> {
+    loop {
+        match store::login::prune(&state.pool).await {
+            Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned sign-in attempts"),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %keyward_db::describe(&e), "pruning sign-in attempts failed")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}
+
 /// Binds the gateway's HTTP server (a sync fn: actix's app factory is not `Send`).
 fn http_server(
     cfg: &Config,
-    readiness: keyward_telemetry::Readiness,
+    state: web::Data<AppState>,
+    proxy: Arc<proxy::ProxyState>,
+    readiness: Readiness,
     metrics: Metrics,
 ) -> Result<actix_web::dev::Server, Error> {
     let mut server = HttpServer::new(move || {
-        let readiness = readiness.clone();
-        let m = metrics.clone();
-        App::new()
-            .app_data(web::PayloadConfig::new(1024 * 1024))
-            .configure(move |c| keyward_telemetry::ops_routes(c, SERVICE.as_str(), readiness, m))
+        let p = proxy.clone();
+        app::app(state.clone(), readiness.clone(), metrics.clone())
+            .configure(move |c| proxy::configure(c, p))
     })
     .disable_signals()
     .shutdown_timeout(8);

@@ -1,0 +1,360 @@
+//! The REST app: the route table, `/openapi.json`, `/docs`, and the middleware stack.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, Error, HttpResponse, web};
+use keyward_telemetry::{Metrics, Readiness};
+
+use crate::authz::{Action as A, Resource as R};
+use crate::handlers::{account, orgs, people, roles, vkeys};
+use crate::routes::{Access, Access::Perm, Api};
+use crate::state::AppState;
+
+/// Every `/api/v1` route with its access rule. Provider-key and audit routes join here when the
+/// vault and audit clients land (phase 2).
+pub fn api() -> Api {
+    use Access::{Public, Session};
+    let (get, post, patch, put, delete) = (
+        Method::GET,
+        Method::POST,
+        Method::PATCH,
+        Method::PUT,
+        Method::DELETE,
+    );
+    let mut a = Api::default();
+    a.route(post.clone(), "/api/v1/auth/login", Public, account::login)
+        .route(
+            post.clone(),
+            "/api/v1/auth/refresh",
+            Public,
+            account::refresh,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/auth/logout",
+            Session,
+            account::logout,
+        )
+        .route(get.clone(), "/api/v1/me", Session, account::me)
+        .route(
+            post.clone(),
+            "/api/v1/me/totp/enroll",
+            Session,
+            account::totp_enroll,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/me/totp/confirm",
+            Session,
+            account::totp_confirm,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/me/totp/disable",
+            Session,
+            account::totp_disable,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/me/password",
+            Session,
+            account::change_password,
+        )
+        .route(get.clone(), "/api/v1/orgs", Session, orgs::list_orgs)
+        .route(post.clone(), "/api/v1/orgs", Session, orgs::create_org)
+        .route(
+            get.clone(),
+            "/api/v1/orgs/{id}",
+            Perm(R::Org, A::Read),
+            orgs::get_org,
+        )
+        .route(
+            patch.clone(),
+            "/api/v1/orgs/{id}",
+            Perm(R::Org, A::Write),
+            orgs::update_org,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/teams",
+            Perm(R::Teams, A::Read),
+            orgs::list_teams,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/teams",
+            Perm(R::Teams, A::Write),
+            orgs::create_team,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/teams/{id}",
+            Perm(R::Teams, A::Read),
+            orgs::get_team,
+        )
+        .route(
+            patch.clone(),
+            "/api/v1/teams/{id}",
+            Perm(R::Teams, A::Write),
+            orgs::update_team,
+        )
+        .route(
+            delete.clone(),
+            "/api/v1/teams/{id}",
+            Perm(R::Teams, A::Write),
+            orgs::delete_team,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/projects",
+            Perm(R::Projects, A::Read),
+            orgs::list_projects,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/projects",
+            Perm(R::Projects, A::Write),
+            orgs::create_project,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/projects/{id}",
+            Perm(R::Projects, A::Read),
+            orgs::get_project,
+        )
+        .route(
+            patch.clone(),
+            "/api/v1/projects/{id}",
+            Perm(R::Projects, A::Write),
+            orgs::update_project,
+        )
+        .route(
+            delete.clone(),
+            "/api/v1/projects/{id}",
+            Perm(R::Projects, A::Write),
+            orgs::delete_project,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/users",
+            Perm(R::Users, A::Read),
+            people::list_users,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/users/{id}",
+            Perm(R::Users, A::Read),
+            people::get_user,
+        )
+        .route(
+            patch.clone(),
+            "/api/v1/users/{id}",
+            Perm(R::Users, A::Write),
+            people::update_user,
+        )
+        .route(
+            delete.clone(),
+            "/api/v1/users/{id}",
+            Perm(R::Users, A::Write),
+            people::remove_user,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/invitations",
+            Perm(R::Invitations, A::Read),
+            people::list_invitations,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/invitations",
+            Perm(R::Invitations, A::Write),
+            people::create_invitation,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/invitations/accept",
+            Public,
+            account::accept_invitation,
+        )
+        .route(
+            delete.clone(),
+            "/api/v1/invitations/{id}",
+            Perm(R::Invitations, A::Write),
+            people::revoke_invitation,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/roles",
+            Perm(R::Roles, A::Read),
+            roles::list_roles,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/roles",
+            Perm(R::Roles, A::Write),
+            roles::create_role,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/roles/{name}",
+            Perm(R::Roles, A::Read),
+            roles::get_role,
+        )
+        .route(
+            put,
+            "/api/v1/roles/{name}",
+            Perm(R::Roles, A::Write),
+            roles::update_role,
+        )
+        .route(
+            delete.clone(),
+            "/api/v1/roles/{name}",
+            Perm(R::Roles, A::Write),
+            roles::delete_role,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/role-assignments",
+            Perm(R::Roles, A::Read),
+            roles::list_assignments,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/role-assignments",
+            Perm(R::Roles, A::Write),
+            roles::create_assignment,
+        )
+        .route(
+            delete,
+            "/api/v1/role-assignments/{id}",
+            Perm(R::Roles, A::Write),
+            roles::delete_assignment,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/virtual-keys",
+            Perm(R::VirtualKeys, A::Read),
+            vkeys::list,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/virtual-keys",
+            Perm(R::VirtualKeys, A::Write),
+            vkeys::create,
+        )
+        .route(
+            get,
+            "/api/v1/virtual-keys/{id}",
+            Perm(R::VirtualKeys, A::Read),
+            vkeys::get,
+        )
+        .route(
+            patch,
+            "/api/v1/virtual-keys/{id}",
+            Perm(R::VirtualKeys, A::Write),
+            vkeys::update,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/virtual-keys/{id}/rotate",
+            Perm(R::VirtualKeys, A::Write),
+            vkeys::rotate,
+        )
+        .route(
+            post,
+            "/api/v1/virtual-keys/{id}/revoke",
+            Perm(R::VirtualKeys, A::Write),
+            vkeys::revoke,
+        );
+    a
+}
+
+/// The OpenAPI document, rendered once.
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        use utoipa::OpenApi as _;
+        crate::openapi::ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|_| "{}".into())
+    })
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi_json())
+}
+
+/// The interactive reference (Scalar). The page loads Scalar's JavaScript from the jsDelivr CDN
+/// in the browser; nothing is downloaded at build time or by the server.
+async fn docs() -> HttpResponse {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    let page = PAGE.get_or_init(|| {
+        let spec: serde_json::Value = serde_json::from_str(openapi_json()).unwrap_or_default();
+        utoipa_scalar::Scalar::new(spec)
+            .to_html()
+            .replace("<title>Scalar</title>", "<title>Keyward API</title>")
+    });
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.clone())
+}
+
+/// Logs one line per request: method, route pattern (never the query), status, duration.
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let res = next.call(req).await?;
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = res.status().as_u16(),
+        request_id = %crate::request_id::current(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "http request"
+    );
+    Ok(res)
+}
+
+/// The whole app: ops routes, docs, the REST API, under request ids, access log and authz.
+pub fn app(
+    state: web::Data<AppState>,
+    readiness: Readiness,
+    metrics: Metrics,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let service = crate::SERVICE.as_str();
+    App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(crate::body::MAX_BODY))
+        .wrap(from_fn(crate::authz::middleware))
+        .wrap(from_fn(access_log))
+        .wrap(from_fn(crate::request_id::middleware))
+        .configure(move |c| keyward_telemetry::ops_routes(c, service, readiness, metrics))
+        .route("/openapi.json", web::get().to(openapi))
+        .route("/docs", web::get().to(docs))
+        .configure(|c| api().register(c))
+        .default_service(web::to(crate::routes::not_found))
+}
+
+/// Keeps the route table next to the app that serves it.
+pub fn route_table() -> Arc<crate::routes::RouteTable> {
+    Arc::new(api().table())
+}

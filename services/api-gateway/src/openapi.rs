@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::handlers::{account, orgs, people, roles, vkeys};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keyward API",
+        description = "Management API of Keyward: identity, organizations, RBAC and virtual keys. \
+                       Errors are `{\"error\":{\"code\",\"message\",\"request_id\"}}`.",
+        version = "1"
+    ),
+    paths(
+        account::login, account::refresh, account::logout, account::me,
+        account::totp_enroll, account::totp_confirm, account::totp_disable, account::change_password,
+        account::accept_invitation,
+        orgs::list_orgs, orgs::create_org, orgs::get_org, orgs::update_org,
+        orgs::list_teams, orgs::create_team, orgs::get_team, orgs::update_team, orgs::delete_team,
+        orgs::list_projects, orgs::create_project, orgs::get_project, orgs::update_project, orgs::delete_project,
+        people::list_users, people::get_user, people::update_user, people::remove_user,
+        people::list_invitations, people::create_invitation, people::revoke_invitation,
+        roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
+        roles::list_assignments, roles::create_assignment, roles::delete_assignment,
+        vkeys::list, vkeys::create, vkeys::get, vkeys::update, vkeys::rotate, vkeys::revoke,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in, tokens, TOTP"),
+        (name = "orgs"), (name = "teams"), (name = "projects"),
+        (name = "people", description = "Members and invitations"),
+        (name = "roles", description = "RBAC: roles and assignments (docs/rbac.md)"),
+        (name = "virtual-keys", description = "Keys apps use to call the LLM proxy"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}

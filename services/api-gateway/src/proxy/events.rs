@@ -1,0 +1,103 @@
+//! Cache invalidation: a private per-instance queue on `keyward.events` (every replica sees every
+//! event) drops virtual keys on `virtual_key.changed` and provider secrets on `key.revoked` /
+//! `key.rotated`. On every (re)connection both caches are cleared, since events published while
+//! this replica was disconnected are lost to it; the TTLs are the last safety net.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use keyward_bus::Broker;
+use keyward_bus::topology::EVENTS;
+use keyward_proto::v1::DomainEvent;
+use keyward_proto::v1::domain_event::Payload;
+use lapin::options::BasicConsumeOptions;
+use lapin::types::FieldTable;
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::ProxyState;
+
+/// The routing keys the proxy listens to.
+pub const KEYS: [&str; 3] = ["virtual_key.changed", "key.revoked", "key.rotated"];
+
+/// Applies one event to the caches.
+pub fn apply(state: &ProxyState, event: &DomainEvent) {
+    match &event.payload {
+        Some(Payload::VirtualKeyChanged(v)) => {
+            if let Ok(id) = v.virtual_key_id.parse::<Uuid>() {
+                state.vkeys.invalidate(id);
+                state.limiter.forget(id);
+            }
+        }
+        Some(Payload::KeyRevoked(k)) => state.secrets.drop_key(&k.key_id),
+        Some(Payload::KeyRotated(k)) => state.secrets.drop_key(&k.key_id),
+        _ => {}
+    }
+}
+
+/// Consumes the instance queue until `shutdown`, reconnecting with the broker.
+pub async fn run(
+    state: Arc<ProxyState>,
+    broker: Broker,
+    shutdown: CancellationToken,
+) -> Result<(), Infallible> {
+    let tag = format!("api-gateway-proxy-{}", Uuid::now_v7());
+    while !shutdown.is_cancelled() {
+        let conn = tokio::select! {
+            () = shutdown.cancelled() => break,
+            c = broker.wait_connected(Duration::from_secs(3600)) => match c {
+                Ok(c) => c,
+                Err(_) => continue,
+            },
+        };
+        let session = async {
+            let ch = conn.create_channel().await?;
+            let queue = broker
+                .topology()
+                .declare_instance_queue(&ch, EVENTS, &KEYS)
+                .await?;
+            let consumer = ch
+                .basic_consume(
+                    queue.into(),
+                    tag.clone().into(),
+                    BasicConsumeOptions {
+                        no_ack: true,
+                        ..BasicConsumeOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            Ok::<_, lapin::Error>((ch, consumer))
+        };
+        let (_ch, mut consumer) = match session.await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %keyward_bus::describe(&e), "proxy invalidation queue setup failed");
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                }
+            }
+        };
+        state.vkeys.clear();
+        state.secrets.clear();
+        tracing::debug!("proxy cache invalidation listening");
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break,
+                d = consumer.next() => d,
+            };
+            let Some(Ok(delivery)) = next else {
+                break;
+            };
+            match DomainEvent::decode(delivery.data.as_slice()) {
+                Ok(event) => apply(&state, &event),
+                Err(_) => tracing::warn!("undecodable domain event ignored"),
+            }
+        }
+    }
+    Ok(())
+}

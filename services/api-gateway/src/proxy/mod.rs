@@ -1,0 +1,138 @@
+//! The LLM proxy (`/v1/*`): OpenAI-shaped `chat/completions`, `embeddings` and `models`, and
+//! Anthropic-shaped `messages`, authenticated by virtual keys.
+//!
+//! The hot path (see `docs/proxy.md`): virtual key from memory → allow-lists → RPM/TPM buckets →
+//! budget reservation → provider key from the vault (cached) → upstream through
+//! `keyward_providers` with failover and a circuit breaker per provider key → one usage event on
+//! the publisher's batcher. In steady state nothing on it touches Postgres or the network besides
+//! the upstream itself.
+
+pub mod breaker;
+pub mod budget;
+pub mod catalog;
+pub mod events;
+mod handler;
+pub mod limits;
+mod meter;
+mod reply;
+pub mod secrets;
+pub mod vkeys;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use keyward_bus::Publisher;
+use keyward_core::ServiceName;
+use keyward_core::settings::Platform;
+use keyward_pricing::PriceBook;
+use keyward_proto::v1::vault_service_client::VaultServiceClient;
+use keyward_telemetry::{GrpcClientConfig, IdentityInjector};
+
+use crate::auth::Keys;
+use crate::state::AppState;
+
+pub use breaker::{BreakerConfig, Breakers, Circuit};
+pub use budget::{Budget, BudgetLevel, BudgetScope, BudgetSource, InMemoryBudgets};
+
+/// Largest accepted request body on `/v1/*` (prompts with images are big).
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// Proxy settings (defaults suit production; tests shorten the timers).
+#[derive(Clone)]
+pub struct Options {
+    /// Where hard and soft budgets come from.
+    pub budgets: Arc<dyn BudgetSource>,
+    /// Safety-net TTL of a cached virtual key (events invalidate it sooner).
+    pub vkey_ttl: Duration,
+    /// TTL of a cached provider secret.
+    pub secret_ttl: Duration,
+    /// Upstream attempts per request (primary + fallbacks).
+    pub max_attempts: usize,
+    pub breaker: BreakerConfig,
+    /// Until the upstream's response headers (and, non-streaming, its whole body).
+    pub upstream_timeout: Duration,
+    /// Longest silence between two chunks of a stream.
+    pub stream_idle_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            budgets: Arc::new(InMemoryBudgets::default()),
+            vkey_ttl: Duration::from_secs(60),
+            secret_ttl: Duration::from_secs(60),
+            max_attempts: 3,
+            breaker: BreakerConfig::default(),
+            upstream_timeout: Duration::from_secs(120),
+            stream_idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Everything the proxy routes share.
+pub struct ProxyState {
+    pub(crate) vkeys: vkeys::VkeyCache,
+    pub(crate) limiter: limits::Limiter,
+    pub(crate) secrets: secrets::SecretCache,
+    pub(crate) catalog: catalog::Catalog,
+    /// Budgets in force (shared with the feed that updates them).
+    pub budgets: Arc<dyn BudgetSource>,
+    /// Circuit breakers per provider key.
+    pub breakers: Breakers,
+    keys: Arc<Keys>,
+    publisher: Publisher,
+    http: reqwest::Client,
+    trust_forwarded_for: bool,
+    opts: Options,
+}
+
+impl ProxyState {
+    /// Builds the proxy next to the REST app's state (same pool, pepper and publisher).
+    ///
+    /// # Errors
+    /// A configuration problem: no vault endpoint or internal token, an unloadable price book.
+    pub fn new(platform: &Platform, app: &AppState, opts: Options) -> Result<Arc<Self>, String> {
+        let url = platform.endpoint(ServiceName::Vault)?;
+        let channel = keyward_telemetry::client_channel(
+            &GrpcClientConfig {
+                url: url.to_string(),
+                connect_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_secs(5),
+            },
+            platform.internal.tls.as_ref(),
+        )
+        .map_err(|e| e.to_string())?;
+        let identity = IdentityInjector::new(&platform.internal, crate::SERVICE.as_str())
+            .map_err(|e| e.to_string())?;
+        let vault = VaultServiceClient::with_interceptor(channel, identity);
+        let book = PriceBook::builtin().map_err(|e| format!("price book: {e}"))?;
+        let http = keyward_providers::http_client().map_err(|e| format!("http client: {e}"))?;
+        Ok(Arc::new(Self {
+            vkeys: vkeys::VkeyCache::new(app.pool.clone(), opts.vkey_ttl),
+            limiter: limits::Limiter::default(),
+            secrets: secrets::SecretCache::new(vault, opts.secret_ttl),
+            catalog: catalog::Catalog::new(book),
+            budgets: opts.budgets.clone(),
+            breakers: Breakers::new(opts.breaker),
+            keys: app.keys.clone(),
+            publisher: app.publisher.clone(),
+            http,
+            trust_forwarded_for: app.trust_forwarded_for,
+            opts,
+        }))
+    }
+}
+
+/// Registers `/v1/*` with its own body limit.
+pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<ProxyState>) {
+    cfg.service(
+        web::scope("/v1")
+            .app_data(web::Data::from(state))
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route("/chat/completions", web::post().to(handler::chat))
+            .route("/embeddings", web::post().to(handler::embeddings))
+            .route("/messages", web::post().to(handler::messages))
+            .route("/models", web::get().to(handler::models)),
+    );
+}

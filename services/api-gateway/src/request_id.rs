@@ -1,0 +1,69 @@
+//! Request ids: the client's `x-request-id` when it is sane, else a new UUIDv7. Echoed in the
+//! response header and in every error body; available to the whole request as a task-local.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+
+/// The header carrying the id both ways.
+pub const HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled (empty outside one).
+pub fn current() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The id as stored in request extensions.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Accepts 1–128 characters of `[A-Za-z0-9._:-]`; anything else is replaced.
+fn sane(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// The outermost middleware.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sane(v))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let res = REQUEST_ID.scope(id.clone(), next.call(req)).await;
+    let mut res = match res {
+        Ok(r) => r,
+        Err(e) => return Err(e),
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static(HEADER), v);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sane_ids_are_echoed() {
+        assert!(sane("abc-123_x.y:z"));
+        assert!(!sane(""));
+        assert!(!sane(&"a".repeat(129)));
+        assert!(!sane("a b"));
+        assert!(!sane("a\nb"));
+    }
+}

@@ -1,0 +1,22 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use keyward_bus::Publisher;
+use sqlx::PgPool;
+
+use crate::auth::Keys;
+use crate::authz::Authorizer;
+use crate::config::AuthConfig;
+use crate::routes::RouteTable;
+
+/// Shared state of the REST app (behind `web::Data`).
+pub struct AppState {
+    pub pool: PgPool,
+    pub authz: Arc<Authorizer>,
+    pub keys: Arc<Keys>,
+    pub auth: AuthConfig,
+    pub publisher: Publisher,
+    pub routes: Arc<RouteTable>,
+    pub trust_forwarded_for: bool,
+}

@@ -1,0 +1,310 @@
+//! Bad input on every endpoint gets a clear 4xx naming the problem, and changes nothing.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Gw, PASSWORD};
+
+/// (method, path, a valid body, required fields, a field and a value of the wrong type)
+type BodyCase = (
+    &'static str,
+    String,
+    Value,
+    Vec<&'static str>,
+    (&'static str, Value),
+);
+
+#[tokio::test]
+async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
+    let gw = Gw::start().await;
+    let owner = gw.bootstrap("Acme", "owner@acme.test").await;
+    let team = gw
+        .create(&owner, "/api/v1/teams", json!({"name": "t"}))
+        .await;
+    let project = gw
+        .create(&owner, "/api/v1/projects", json!({"name": "p"}))
+        .await;
+    let key = gw
+        .create(&owner, "/api/v1/virtual-keys", json!({"name": "k"}))
+        .await;
+    let r = gw
+        .req(
+            "POST",
+            "/api/v1/roles",
+            Some(&owner.access),
+            Some(json!({"name": "ops", "permissions": []})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let org = owner.org_id.clone();
+    let uid = owner.user_id.clone();
+
+    // (method, path, a valid body, required fields, a field and a value of the wrong type)
+    let bodies: Vec<BodyCase> = vec![
+        (
+            "POST",
+            "/api/v1/auth/login".into(),
+            json!({"email": "owner@acme.test", "password": PASSWORD}),
+            vec!["email", "password"],
+            ("org_id", json!(12)),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/refresh".into(),
+            json!({"refresh_token": "kw_rt_x"}),
+            vec!["refresh_token"],
+            ("refresh_token", json!(["a"])),
+        ),
+        (
+            "POST",
+            "/api/v1/auth/logout".into(),
+            json!({"all": false}),
+            vec![],
+            ("all", json!("yes")),
+        ),
+        (
+            "POST",
+            "/api/v1/me/totp/confirm".into(),
+            json!({"code": "123456"}),
+            vec!["code"],
+            ("code", json!(123456)),
+        ),
+        (
+            "POST",
+            "/api/v1/me/totp/disable".into(),
+            json!({"code": "123456"}),
+            vec!["code"],
+            ("code", json!(null)),
+        ),
+        (
+            "POST",
+            "/api/v1/me/password".into(),
+            json!({"current_password": PASSWORD, "new_password": PASSWORD}),
+            vec!["current_password", "new_password"],
+            ("new_password", json!(1)),
+        ),
+        (
+            "POST",
+            "/api/v1/orgs".into(),
+            json!({"name": "New"}),
+            vec!["name"],
+            ("name", json!(5)),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/orgs/{org}"),
+            json!({"name": "X"}),
+            vec![],
+            ("require_totp", json!("true")),
+        ),
+        (
+            "POST",
+            "/api/v1/teams".into(),
+            json!({"name": "n"}),
+            vec!["name"],
+            ("description", json!({})),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/teams/{team}"),
+            json!({"name": "n2"}),
+            vec![],
+            ("name", json!(false)),
+        ),
+        (
+            "POST",
+            "/api/v1/projects".into(),
+            json!({"name": "n"}),
+            vec!["name"],
+            ("team_id", json!("not-a-uuid")),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/projects/{project}"),
+            json!({"name": "n2"}),
+            vec![],
+            ("team_id", json!(7)),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/users/{uid}"),
+            json!({"name": "N"}),
+            vec!["name"],
+            ("name", json!(1.5)),
+        ),
+        (
+            "POST",
+            "/api/v1/invitations".into(),
+            json!({"email": "a@b.test", "role": "viewer"}),
+            vec!["email", "role"],
+            ("team_id", json!(true)),
+        ),
+        (
+            "POST",
+            "/api/v1/invitations/accept".into(),
+            json!({"token": "kw_inv_x", "password": PASSWORD}),
+            vec!["token", "password"],
+            ("name", json!([])),
+        ),
+        (
+            "POST",
+            "/api/v1/roles".into(),
+            json!({"name": "r2", "permissions": []}),
+            vec!["name", "permissions"],
+            (
+                "permissions",
+                json!([{"resource": "everything", "action": "read"}]),
+            ),
+        ),
+        (
+            "PUT",
+            "/api/v1/roles/ops".into(),
+            json!({"permissions": []}),
+            vec!["permissions"],
+            ("permissions", json!("all")),
+        ),
+        (
+            "POST",
+            "/api/v1/role-assignments".into(),
+            json!({"user_id": uid, "role": "viewer"}),
+            vec!["user_id", "role"],
+            ("user_id", json!(1)),
+        ),
+        (
+            "POST",
+            "/api/v1/virtual-keys".into(),
+            json!({"name": "k2"}),
+            vec!["name"],
+            ("rpm", json!("fast")),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/virtual-keys/{key}"),
+            json!({"name": "k3"}),
+            vec![],
+            ("tpm", json!(-5)),
+        ),
+        (
+            "POST",
+            format!("/api/v1/virtual-keys/{key}/rotate"),
+            json!({"grace_seconds": 10}),
+            vec![],
+            ("grace_seconds", json!("soon")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/virtual-keys/{key}/revoke"),
+            json!({}),
+            vec![],
+            ("bogus", json!(1)),
+        ),
+    ];
+
+    let before = gw.snapshot().await;
+    let mut checked = 0;
+    let token = Some(owner.access.as_str());
+    let expect = |r: &crate::harness::Resp, status: u16, field: Option<&str>, what: &str| {
+        assert_eq!(r.status, status, "{what}: {}", r.text);
+        let code = if status == 413 {
+            "payload_too_large"
+        } else {
+            "invalid_argument"
+        };
+        assert_eq!(r.code(), code, "{what}: {}", r.text);
+        assert!(
+            r.body["error"]["request_id"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{what}"
+        );
+        if let Some(f) = field {
+            assert_eq!(r.field(), Some(f), "{what}: {}", r.text);
+            assert!(
+                r.body["error"]["message"].as_str().unwrap().contains(f),
+                "{what}: message names the field"
+            );
+        }
+    };
+    for (method, path, valid, required, (typed, wrong)) in &bodies {
+        for f in required {
+            let mut b = valid.clone();
+            b.as_object_mut().unwrap().remove(*f);
+            let r = gw.req(method, path, token, Some(b)).await;
+            expect(&r, 400, Some(f), &format!("{method} {path} missing {f}"));
+            checked += 1;
+        }
+        let mut b = valid.clone();
+        b[*typed] = wrong.clone();
+        let r = gw.req(method, path, token, Some(b)).await;
+        let field = if *typed == "permissions" && wrong.is_array() {
+            "permissions[0].resource"
+        } else {
+            typed
+        };
+        expect(
+            &r,
+            400,
+            Some(field),
+            &format!("{method} {path} wrong type of {typed}"),
+        );
+        let mut b = valid.clone();
+        b["surprise"] = json!(1);
+        let r = gw.req(method, path, token, Some(b)).await;
+        expect(
+            &r,
+            400,
+            Some("surprise"),
+            &format!("{method} {path} unknown field"),
+        );
+        let r = gw.raw(method, path, token, b"{\"name\": ".to_vec()).await;
+        expect(&r, 400, None, &format!("{method} {path} malformed JSON"));
+        let r = gw.raw(method, path, token, b"[1, 2]".to_vec()).await;
+        expect(&r, 400, None, &format!("{method} {path} not an object"));
+        let mut big = br#"{"name": ""#.to_vec();
+        big.extend(std::iter::repeat_n(b'a', 1024 * 1024));
+        big.extend(br#""}"#);
+        let r = gw.raw(method, path, token, big).await;
+        expect(&r, 413, None, &format!("{method} {path} oversized"));
+        checked += 5;
+    }
+
+    // Ids and queries.
+    for route in keyward_api_gateway::app::api().table().routes {
+        let m = route.method.as_str();
+        if route.path.contains("{id}") {
+            let path = route.path.replace("{id}", "not-a-uuid");
+            let r = gw.req(m, &path, token, None).await;
+            expect(&r, 400, Some("id"), &format!("{m} {path}"));
+            checked += 1;
+        }
+        if m == "GET" && !route.path.contains('{') {
+            let r = gw
+                .req(m, &format!("{}?bogus=1", route.path), token, None)
+                .await;
+            expect(&r, 400, Some("bogus"), &format!("{m} {}?bogus", route.path));
+            checked += 1;
+        }
+    }
+    for list in [
+        "/api/v1/teams",
+        "/api/v1/projects",
+        "/api/v1/users",
+        "/api/v1/virtual-keys",
+    ] {
+        for (q, field) in [
+            ("limit=abc", "limit"),
+            ("limit=0", "limit"),
+            ("limit=100000", "limit"),
+            ("after=zzz", "after"),
+        ] {
+            let r = gw.req("GET", &format!("{list}?{q}"), token, None).await;
+            expect(&r, 400, Some(field), &format!("{list}?{q}"));
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked}");
+    assert_eq!(
+        gw.snapshot().await,
+        before,
+        "bad input changed the database"
+    );
+}

@@ -1,0 +1,393 @@
+//! Starts the gateway for one test: fresh database, unique broker namespace, free port.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keyward_api_gateway::Config;
+use keyward_bus::topology::{AUDIT_INGEST, EVENTS, QueueSpec};
+use keyward_bus::{Broker, ConsumerOptions, Handled, Message, consume};
+use keyward_core::ServiceName;
+use keyward_crypto::SecretString;
+use keyward_proto::v1::{AuditEvent, DomainEvent};
+use keyward_testkit::{TestPlatform, eventually, free_port};
+use prost::Message as _;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Events from the gateway's exchanges, captured through test queues.
+#[derive(Clone, Default)]
+pub struct Tap {
+    pub audit: Arc<Mutex<Vec<AuditEvent>>>,
+    pub domain: Arc<Mutex<Vec<(String, DomainEvent)>>>,
+}
+
+pub const DOMAIN_TAP: QueueSpec = QueueSpec {
+    name: "keyward.events.gateway-test",
+    exchange: EVENTS,
+    binding_keys: &["#"],
+};
+
+pub struct Gw {
+    pub tp: TestPlatform,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cfg: Config,
+    pub tap: Tap,
+    pub pool: sqlx::PgPool,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Gw {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The HTTP answer.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        self.body["error"]["field"].as_str()
+    }
+}
+
+pub fn test_config(port: u16) -> Config {
+    let mut cfg = Config::with_http(&format!("127.0.0.1:{port}"));
+    cfg.workers = Some(2);
+    cfg.jwt_secret = Some("test-jwt-secret-0123456789abcdef0123456789".into());
+    cfg.vkey_pepper = Some("test-vkey-pepper-0123456789abcdef012345678".into());
+    cfg.totp_key = Some("1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into());
+    cfg.auth.argon2_m_cost_kib = 64;
+    cfg.auth.argon2_t_cost = 1;
+    cfg.auth.policy_poll_ms = 100;
+    cfg.auth.login_per_ip_per_minute = 10_000;
+    cfg
+}
+
+impl Gw {
+    pub async fn start() -> Gw {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Gw {
+        let mut tp =
+            TestPlatform::new(&[(ServiceName::ApiGateway, &keyward_api_gateway::MIGRATOR)]).await;
+        tp.platform
+            .endpoints
+            .insert("vault".into(), format!("http://127.0.0.1:{}", free_port()));
+        let port = free_port();
+        let mut cfg = test_config(port);
+        tweak(&mut cfg);
+        let shutdown = CancellationToken::new();
+        let tap = start_tap(&tp, shutdown.clone()).await;
+        let (p, c, t) = (tp.platform.clone(), cfg.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let metrics = keyward_telemetry::Metrics::new().unwrap();
+            if let Err(e) = keyward_api_gateway::run(&p, &c, metrics, t).await {
+                panic!("gateway stopped: {e}");
+            }
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let up = eventually(Duration::from_secs(20), || {
+            let (h, u) = (http.clone(), format!("{base}/livez"));
+            async move {
+                h.get(u)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+            }
+        })
+        .await;
+        assert!(up.is_some(), "gateway did not start");
+        let pool = tp.db.pool(ServiceName::ApiGateway).await;
+        Gw {
+            tp,
+            base,
+            http,
+            cfg,
+            tap,
+            pool,
+            shutdown,
+        }
+    }
+
+    pub async fn req(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self.http.request(m, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    /// Sends raw bytes (bad-input tests).
+    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    /// `keyward admin bootstrap`, then waits until the gateway's policy has the new owner.
+    pub async fn bootstrap(&self, org: &str, email: &str) -> Session {
+        let b = keyward_api_gateway::admin::bootstrap(
+            &self.tp.platform,
+            &self.cfg,
+            None,
+            org,
+            email,
+            SecretString::from(PASSWORD),
+        )
+        .await
+        .unwrap();
+        let s = self.login(email, None).await;
+        let path = format!("/api/v1/orgs/{}", b.org_id);
+        let ok = eventually(Duration::from_secs(10), || async {
+            (self.req("GET", &path, Some(&s.access), None).await.status == 200).then_some(())
+        })
+        .await;
+        assert!(ok.is_some(), "policy never picked up the bootstrap owner");
+        Session {
+            org_id: b.org_id.to_string(),
+            user_id: b.user_id.to_string(),
+            ..s
+        }
+    }
+
+    pub async fn login(&self, email: &str, org: Option<&str>) -> Session {
+        let mut body = json!({"email": email, "password": PASSWORD});
+        if let Some(o) = org {
+            body["org_id"] = json!(o);
+        }
+        let r = self
+            .req("POST", "/api/v1/auth/login", None, Some(body))
+            .await;
+        assert_eq!(r.status, 200, "login {email}: {}", r.text);
+        let me = self
+            .req(
+                "GET",
+                "/api/v1/me",
+                Some(r.body["access_token"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        Session {
+            access: r.body["access_token"].as_str().unwrap().into(),
+            refresh: r.body["refresh_token"].as_str().unwrap().into(),
+            org_id: me.body["org_id"].as_str().unwrap_or_default().into(),
+            user_id: me.body["user_id"].as_str().unwrap_or_default().into(),
+            email: email.into(),
+        }
+    }
+
+    /// A new member of `owner`'s org with `role` (in `team`), through invite and accept.
+    pub async fn member(
+        &self,
+        owner: &Session,
+        email: &str,
+        role: &str,
+        team: Option<&str>,
+    ) -> Session {
+        let mut body = json!({"email": email, "role": role});
+        if let Some(t) = team {
+            body["team_id"] = json!(t);
+        }
+        let inv = self
+            .req(
+                "POST",
+                "/api/v1/invitations",
+                Some(&owner.access),
+                Some(body),
+            )
+            .await;
+        assert_eq!(inv.status, 201, "invite: {}", inv.text);
+        let acc = self
+            .req(
+                "POST",
+                "/api/v1/invitations/accept",
+                None,
+                Some(json!({"token": inv.body["token"], "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(acc.status, 200, "accept: {}", acc.text);
+        let access = acc.body["access_token"].as_str().unwrap().to_string();
+        let me = self.req("GET", "/api/v1/me", Some(&access), None).await;
+        Session {
+            access,
+            refresh: acc.body["refresh_token"].as_str().unwrap().into(),
+            org_id: owner.org_id.clone(),
+            user_id: me.body["user_id"].as_str().unwrap().into(),
+            email: email.into(),
+        }
+    }
+
+    /// Creates something as `who` and returns its id.
+    pub async fn create(&self, who: &Session, path: &str, body: Value) -> String {
+        let r = self.req("POST", path, Some(&who.access), Some(body)).await;
+        assert_eq!(r.status, 201, "POST {path}: {}", r.text);
+        r.body["id"]
+            .as_str()
+            .or(r.body["invitation"]["id"].as_str())
+            .unwrap()
+            .to_string()
+    }
+
+    /// A digest of every identity table except sign-in history, to prove a request changed
+    /// nothing.
+    pub async fn snapshot(&self) -> String {
+        let mut admin = self.tp.db.admin().await;
+        let mut out = String::new();
+        for t in [
+            "orgs",
+            "users",
+            "memberships",
+            "teams",
+            "projects",
+            "custom_roles",
+            "custom_role_permissions",
+            "role_assignments",
+            "invitations",
+            "virtual_keys",
+            "sessions",
+            "refresh_tokens",
+            "totp_secrets",
+            "casbin_rule",
+            "policy_version",
+            "login_lockouts",
+        ] {
+            let row: (Option<String>,) = sqlx::query_as(&format!(
+                "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.{t} t"
+            ))
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            out.push_str(&format!("{t}={} ", row.0.unwrap_or_default()));
+        }
+        out
+    }
+
+    pub async fn wait_audit(&self, what: impl Fn(&AuditEvent) -> bool) -> AuditEvent {
+        let tap = self.tap.clone();
+        eventually(Duration::from_secs(15), || {
+            let found = tap.audit.lock().unwrap().iter().find(|e| what(e)).cloned();
+            async move { found }
+        })
+        .await
+        .expect("audit event never arrived")
+    }
+}
+
+/// A signed-in member.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+async fn start_tap(tp: &TestPlatform, shutdown: CancellationToken) -> Tap {
+    let broker = Broker::new(
+        &tp.platform.broker,
+        "gateway-test-tap",
+        vec![AUDIT_INGEST, DOMAIN_TAP],
+    );
+    let (b, t) = (broker.clone(), shutdown.clone());
+    tokio::spawn(async move { b.run(t).await });
+    broker
+        .wait_connected(Duration::from_secs(20))
+        .await
+        .unwrap();
+    // Queues are declared on connect; give the declaration a moment to finish.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tap = Tap::default();
+    let a = tap.audit.clone();
+    tokio::spawn(consume(
+        broker.clone(),
+        AUDIT_INGEST,
+        ConsumerOptions::default(),
+        shutdown.clone(),
+        move |batch: Vec<Message>| {
+            let a = a.clone();
+            async move {
+                for m in batch {
+                    a.lock()
+                        .unwrap()
+                        .push(AuditEvent::decode(m.data.as_slice()).unwrap());
+                }
+                Ok::<_, String>(Handled::Commit)
+            }
+        },
+    ));
+    let d = tap.domain.clone();
+    tokio::spawn(consume(
+        broker,
+        DOMAIN_TAP,
+        ConsumerOptions::default(),
+        shutdown,
+        move |batch: Vec<Message>| {
+            let d = d.clone();
+            async move {
+                for m in batch {
+                    d.lock().unwrap().push((
+                        m.routing_key.clone(),
+                        DomainEvent::decode(m.data.as_slice()).unwrap(),
+                    ));
+                }
+                Ok::<_, String>(Handled::Commit)
+            }
+        },
+    ));
+    tap
+}
