@@ -183,7 +183,8 @@ async fn run(orgs: usize, iterations: usize) {
     }
     drop(policy);
 
-    let users = cases.len() / 8;
+    // One member per built-in role plus one team-scoped developer, per org.
+    let users = orgs * (ROLES.len() + 1);
     println!(
         "\n{orgs} org(s): {users} users, {rules} p rules, {} request shapes",
         cases.len()

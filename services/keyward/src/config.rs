@@ -49,9 +49,19 @@ mod defaults {
     pub fn vault() -> keyward_vault::Config {
         keyward_vault::Config::with_addrs("0.0.0.0:9101", "0.0.0.0:50051", "http://127.0.0.1:50051")
     }
-    grpc_service!(usage_ingest, keyward_usage_ingest, 9102, 50052);
-    grpc_service!(cost, keyward_cost, 9103, 50053);
-    grpc_service!(alert, keyward_alert, 9104, 50054);
+    pub fn usage_ingest() -> keyward_usage_ingest::Config {
+        keyward_usage_ingest::Config::with_addrs(
+            "0.0.0.0:9102",
+            "0.0.0.0:50052",
+            "http://127.0.0.1:50052",
+        )
+    }
+    pub fn cost() -> keyward_cost::Config {
+        keyward_cost::Config::with_addrs("0.0.0.0:9103", "0.0.0.0:50053", "http://127.0.0.1:50053")
+    }
+    pub fn alert() -> keyward_alert::Config {
+        keyward_alert::Config::with_addrs("0.0.0.0:9104", "0.0.0.0:50054", "http://127.0.0.1:50054")
+    }
     pub fn audit() -> keyward_audit::Config {
         keyward_audit::Config::listening("0.0.0.0:9105", "0.0.0.0:50055", "http://127.0.0.1:50055")
     }

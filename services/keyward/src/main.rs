@@ -1,6 +1,7 @@
 //! `keyward`: one binary for every Keyward service, `up` for all of them in one process,
 //! `migrate`, and the admin commands.
 
+mod cli;
 mod config;
 mod run;
 mod vault_cmd;
@@ -57,11 +58,22 @@ enum Command {
     Audit,
     /// Check the configuration and print it, with secrets hidden.
     CheckConfig,
+    /// Operator commands on the database (bootstrap the first organization and owner).
+    Admin {
+        #[command(subcommand)]
+        action: cli::admin::AdminAction,
+    },
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // REST clients need no server configuration.
+    if let Command::Client(c) = &cli.command {
+        return cli::run_client(c).await;
+    }
     // Commands that need no configuration.
     if let Command::Vault {
         action: Some(vault_cmd::VaultAction::GenerateKek),
@@ -100,6 +112,8 @@ async fn main() -> ExitCode {
             run::print_urls(&cfg);
             Ok(())
         }
+        Command::Admin { action } => cli::admin::run(&cfg, action).await,
+        Command::Client(_) => Ok(()),
     };
     // Flush pending spans before exiting (blocking: off the async workers).
     let _flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
