@@ -13,16 +13,17 @@ pub struct Config {
     #[serde(default)]
     pub workers: Option<usize>,
     /// HS256 key of access tokens, at least 32 bytes (`KEYWARD__API_GATEWAY__JWT_SECRET`).
-    /// Unset: a random per-process key (every sign-in ends on restart; a warning says so).
+    /// Required by the `keyward` binary wherever the gateway runs (exit 64 when unset); only
+    /// in-process tests run without it, on a random per-process key.
     #[serde(default)]
     pub jwt_secret: Option<SecretString>,
     /// Server pepper of virtual-key HMACs, at least 32 bytes
-    /// (`KEYWARD__API_GATEWAY__VKEY_PEPPER`). Unset: random per process, so virtual keys stop
-    /// working on restart (a warning says so). Changing it invalidates every virtual key.
+    /// (`KEYWARD__API_GATEWAY__VKEY_PEPPER`). Required by the binary, like `jwt_secret`.
+    /// Changing it invalidates every virtual key.
     #[serde(default)]
     pub vkey_pepper: Option<SecretString>,
     /// Key(s) sealing TOTP secrets, in the `KEYWARD_KEK` format (`1:BASE64[,2:BASE64]`)
-    /// (`KEYWARD__API_GATEWAY__TOTP_KEY`). Unset: random per process (warned).
+    /// (`KEYWARD__API_GATEWAY__TOTP_KEY`). Required by the binary, like `jwt_secret`.
     #[serde(default)]
     pub totp_key: Option<SecretString>,
     /// Take the client address for rate limits and audit from `X-Forwarded-For` (only behind

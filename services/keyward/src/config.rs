@@ -35,17 +35,6 @@ pub struct Config {
 
 /// Default ports (README "Configuration and ports").
 mod defaults {
-    macro_rules! grpc_service {
-        ($name:ident, $krate:ident, $http:literal, $grpc:literal) => {
-            pub fn $name() -> $krate::Config {
-                $krate::Config {
-                    http: concat!("0.0.0.0:", $http).into(),
-                    grpc: concat!("0.0.0.0:", $grpc).into(),
-                    grpc_url: concat!("http://127.0.0.1:", $grpc).into(),
-                }
-            }
-        };
-    }
     pub fn vault() -> keyward_vault::Config {
         keyward_vault::Config::with_addrs("0.0.0.0:9101", "0.0.0.0:50051", "http://127.0.0.1:50051")
     }
@@ -138,6 +127,25 @@ impl Config {
             ("audit.http".into(), &self.audit.http),
             ("audit.grpc".into(), &self.audit.grpc),
         ]
+    }
+
+    /// The gateway's persistent secrets, required wherever the gateway runs: random per-process
+    /// values would sign everyone out and break every virtual key and TOTP secret on restart.
+    pub fn require_gateway_secrets(&self) -> Result<(), String> {
+        let g = &self.api_gateway;
+        for (name, set) in [
+            ("jwt_secret", g.jwt_secret.is_some()),
+            ("vkey_pepper", g.vkey_pepper.is_some()),
+            ("totp_key", g.totp_key.is_some()),
+        ] {
+            if !set {
+                return Err(format!(
+                    "api_gateway.{name} must be set (KEYWARD__API_GATEWAY__{}) to run the gateway",
+                    name.to_ascii_uppercase()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The shared sections, with every service's gRPC URL.

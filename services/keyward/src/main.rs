@@ -89,6 +89,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if matches!(cli.command, Command::Up { .. } | Command::ApiGateway)
+        && let Err(message) = cfg.require_gateway_secrets()
+    {
+        report(&format!("keyward: configuration error: {message}"));
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let telemetry = match keyward_telemetry::init(&cfg.telemetry) {
         Ok(guard) => guard,
         Err(e) => {

@@ -41,48 +41,54 @@ pub fn config_text(
     namespace: &str,
     spool: &str,
 ) -> String {
-    let p = &ports.http;
-    let g = &ports.grpc;
+    let _ = db;
+    // The dev configuration (secrets, keys, policies), with this instance's addresses,
+    // database, broker namespace and spool.
     let repo = keyward_testkit::repo_root();
     let dev = std::fs::read_to_string(repo.join("config/dev.toml")).unwrap();
     let mut table: toml::Table = dev.parse().unwrap();
-    let database = table["database"].as_table().unwrap().clone();
-    let internal = table.remove("internal").unwrap();
-    let _ = db;
-    let mut out = toml::Table::new();
-    let mut database = database;
+    let section = |t: &mut toml::Table, name: &str| -> toml::Table {
+        t.get(name)
+            .and_then(|v| v.as_table())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut database = section(&mut table, "database");
     database.insert("url".into(), deps.database_url.clone().into());
-    out.insert("database".into(), database.into());
-    let mut broker = toml::Table::new();
+    table.insert("database".into(), database.into());
+    let mut broker = section(&mut table, "broker");
     broker.insert("url".into(), deps.broker_url.clone().into());
     broker.insert("namespace".into(), namespace.into());
     broker.insert("spool_dir".into(), spool.into());
-    out.insert("broker".into(), broker.into());
-    out.insert("internal".into(), internal);
+    table.insert("broker".into(), broker.into());
     let mut telemetry = toml::Table::new();
     telemetry.insert("format".into(), "json".into());
     telemetry.insert(
         "level".into(),
         "info,sqlx=warn,lapin=warn,amq_protocol=warn".into(),
     );
-    out.insert("telemetry".into(), telemetry.into());
-    let mut text = toml::to_string(&out).unwrap();
-    text.push_str(&format!(
-        "[api_gateway]\nhttp = \"127.0.0.1:{}\"\nworkers = 2\n",
-        p[0]
-    ));
+    table.insert("telemetry".into(), telemetry.into());
+    let mut gateway = section(&mut table, "api_gateway");
+    gateway.insert("http".into(), format!("127.0.0.1:{}", ports.http[0]).into());
+    gateway.insert("workers".into(), 2.into());
+    table.insert("api_gateway".into(), gateway.into());
     for (i, name) in ["vault", "usage_ingest", "cost", "alert", "audit"]
         .iter()
         .enumerate()
     {
-        text.push_str(&format!(
-            "[{name}]\nhttp = \"127.0.0.1:{}\"\ngrpc = \"127.0.0.1:{}\"\ngrpc_url = \"http://127.0.0.1:{}\"\n",
-            p[i + 1],
-            g[i],
-            g[i]
-        ));
+        let mut svc = section(&mut table, name);
+        svc.insert(
+            "http".into(),
+            format!("127.0.0.1:{}", ports.http[i + 1]).into(),
+        );
+        svc.insert("grpc".into(), format!("127.0.0.1:{}", ports.grpc[i]).into());
+        svc.insert(
+            "grpc_url".into(),
+            format!("http://127.0.0.1:{}", ports.grpc[i]).into(),
+        );
+        table.insert((*name).into(), svc.into());
     }
-    text
+    toml::to_string(&table).unwrap()
 }
 
 /// The database URL of a test database, optionally through another host:port.
