@@ -70,6 +70,7 @@ pub struct Vault {
     pub(crate) cfg: Config,
     pub(crate) http: reqwest::Client,
     pub(crate) counters: Counters,
+    pub(crate) policies: crate::policy::Policies,
 }
 
 pub(crate) fn parse_id(field: &str, s: &str) -> Result<Uuid> {
@@ -109,6 +110,7 @@ impl Vault {
             cfg,
             http,
             counters: Counters::default(),
+            policies: crate::policy::Policies::default(),
         })
     }
 

@@ -228,4 +228,28 @@ impl VaultService for VaultGrpc {
             retired_versions,
         }))
     }
+
+    async fn set_org_policy(
+        &self,
+        req: Request<pb::SetOrgPolicyRequest>,
+    ) -> Result<Response<pb::OrgPolicy>, Status> {
+        Ok(Response::new(
+            self.vault
+                .set_org_policy(req.get_ref())
+                .await
+                .map_err(status)?,
+        ))
+    }
+
+    async fn get_org_policy(
+        &self,
+        req: Request<pb::GetOrgPolicyRequest>,
+    ) -> Result<Response<pb::OrgPolicy>, Status> {
+        Ok(Response::new(
+            self.vault
+                .org_policy(&req.get_ref().org_id)
+                .await
+                .map_err(status)?,
+        ))
+    }
 }

@@ -8,6 +8,7 @@ mod domain;
 mod grpc;
 mod kek;
 mod monitor;
+mod policy;
 mod secret;
 mod store;
 

@@ -38,7 +38,7 @@ impl Counters {
     /// Counts one resolve of `k`; publishes `key.access_anomaly` when a threshold is crossed.
     pub fn record(&self, vault: &Vault, k: &KeyRow) {
         let now = Utc::now();
-        let t = vault.cfg.anomaly;
+        let t = vault.policies.thresholds(k.org_id, vault.cfg.anomaly);
         let limits = [t.per_minute, t.per_hour, t.per_day];
         let mut crossed = Vec::new();
         if let Ok(mut map) = self.inner.lock() {
@@ -187,6 +187,7 @@ pub async fn register_keks(vault: &Vault) -> Result<()> {
 
 /// One maintenance pass.
 pub async fn maintain(vault: &Vault) -> Result<()> {
+    vault.policies.refresh(&vault.pool).await?;
     vault.counters.flush(&vault.pool).await?;
     // Grace over: the replaced version is revoked and erased.
     sqlx::query(
@@ -221,9 +222,9 @@ async fn notices(vault: &Vault) -> Result<()> {
     // rotation_notice: 0 none, 1 warned, 2 due. Each level is announced once per rotation.
     let rows: Vec<(Uuid, Uuid, i32, i16)> = sqlx::query_as(
         "UPDATE secrets s SET rotation_notice = n.level FROM ( \
-           SELECT id, CASE WHEN now() - rotated_at >= make_interval(days => LEAST(rotation_period_days, $2)) THEN 2 \
-                           WHEN now() - rotated_at >= make_interval(days => $1) THEN 1 ELSE 0 END AS level \
-           FROM secrets WHERE status = 'active') n \
+           SELECT s.id, CASE WHEN now() - s.rotated_at >= make_interval(days => LEAST(s.rotation_period_days, COALESCE(o.rotation_due_days, $2))) THEN 2 \
+                             WHEN now() - s.rotated_at >= make_interval(days => COALESCE(o.rotation_warn_days, $1)) THEN 1 ELSE 0 END AS level \
+           FROM secrets s LEFT JOIN org_settings o ON o.org_id = s.org_id WHERE s.status = 'active') n \
          WHERE s.id = n.id AND n.level > s.rotation_notice \
          RETURNING s.id, s.org_id, EXTRACT(day FROM now() - s.rotated_at)::int, n.level::int2",
     )

@@ -1324,6 +1324,39 @@ pub struct ImportKeysResponse {
     #[prost(uint32, tag = "1")]
     pub imported: u32,
 }
+/// Per-org monitoring policy; 0 means "use the service default".
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct OrgPolicy {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "2")]
+    pub resolves_per_minute: u64,
+    #[prost(uint64, tag = "3")]
+    pub resolves_per_hour: u64,
+    #[prost(uint64, tag = "4")]
+    pub resolves_per_day: u64,
+    #[prost(uint32, tag = "5")]
+    pub rotation_warn_days: u32,
+    #[prost(uint32, tag = "6")]
+    pub rotation_due_days: u32,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SetOrgPolicyRequest {
+    #[prost(message, optional, tag = "1")]
+    pub ctx: ::core::option::Option<RequestContext>,
+    #[prost(message, optional, tag = "2")]
+    pub policy: ::core::option::Option<OrgPolicy>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetOrgPolicyRequest {
+    #[prost(message, optional, tag = "1")]
+    pub ctx: ::core::option::Option<RequestContext>,
+    #[prost(string, tag = "2")]
+    pub org_id: ::prost::alloc::string::String,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RotateKekRequest {
@@ -1803,6 +1836,49 @@ pub mod vault_service_client {
                 .insert(GrpcMethod::new("keyward.v1.VaultService", "RotateKek"));
             self.inner.unary(req, path, codec).await
         }
+        /// Anomaly thresholds and rotation ages for one org (the effective values, defaults filled in).
+        pub async fn set_org_policy(
+            &mut self,
+            request: impl tonic::IntoRequest<super::SetOrgPolicyRequest>,
+        ) -> std::result::Result<tonic::Response<super::OrgPolicy>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.VaultService/SetOrgPolicy",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.VaultService", "SetOrgPolicy"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn get_org_policy(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetOrgPolicyRequest>,
+        ) -> std::result::Result<tonic::Response<super::OrgPolicy>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.VaultService/GetOrgPolicy",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.VaultService", "GetOrgPolicy"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -1893,6 +1969,15 @@ pub mod vault_service_server {
             tonic::Response<super::RotateKekResponse>,
             tonic::Status,
         >;
+        /// Anomaly thresholds and rotation ages for one org (the effective values, defaults filled in).
+        async fn set_org_policy(
+            &self,
+            request: tonic::Request<super::SetOrgPolicyRequest>,
+        ) -> std::result::Result<tonic::Response<super::OrgPolicy>, tonic::Status>;
+        async fn get_org_policy(
+            &self,
+            request: tonic::Request<super::GetOrgPolicyRequest>,
+        ) -> std::result::Result<tonic::Response<super::OrgPolicy>, tonic::Status>;
     }
     #[derive(Debug)]
     pub struct VaultServiceServer<T> {
@@ -2457,6 +2542,96 @@ pub mod vault_service_server {
                     };
                     Box::pin(fut)
                 }
+                "/keyward.v1.VaultService/SetOrgPolicy" => {
+                    #[allow(non_camel_case_types)]
+                    struct SetOrgPolicySvc<T: VaultService>(pub Arc<T>);
+                    impl<
+                        T: VaultService,
+                    > tonic::server::UnaryService<super::SetOrgPolicyRequest>
+                    for SetOrgPolicySvc<T> {
+                        type Response = super::OrgPolicy;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::SetOrgPolicyRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as VaultService>::set_org_policy(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = SetOrgPolicySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.VaultService/GetOrgPolicy" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetOrgPolicySvc<T: VaultService>(pub Arc<T>);
+                    impl<
+                        T: VaultService,
+                    > tonic::server::UnaryService<super::GetOrgPolicyRequest>
+                    for GetOrgPolicySvc<T> {
+                        type Response = super::OrgPolicy;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GetOrgPolicyRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as VaultService>::get_org_policy(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetOrgPolicySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
                 _ => {
                     Box::pin(async move {
                         let mut response = http::Response::new(
@@ -2582,6 +2757,9 @@ pub struct IngestHealthResponse {
     pub events_total: u64,
     #[prost(bool, tag = "3")]
     pub timescale: bool,
+    /// Messages quarantined in usage.rejected since start.
+    #[prost(uint64, tag = "4")]
+    pub rejected_total: u64,
 }
 /// Generated client implementations.
 pub mod usage_service_client {
@@ -3011,6 +3189,11 @@ pub struct BreakdownRow {
     pub errors: u64,
     #[prost(int64, tag = "9")]
     pub cost_micros: i64,
+    #[prost(uint64, tag = "10")]
+    pub reasoning_tokens: u64,
+    /// Requests whose model had no price (counted at zero cost).
+    #[prost(uint64, tag = "11")]
+    pub unpriced: u64,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -3027,8 +3210,10 @@ pub struct TopRequest {
     pub filter: ::core::option::Option<UsageFilter>,
     #[prost(message, optional, tag = "2")]
     pub range: ::core::option::Option<TimeRange>,
+    /// One of the group_by dimensions; rows come back by cost, highest first.
     #[prost(string, tag = "3")]
     pub dimension: ::prost::alloc::string::String,
+    /// Default 10, at most 1000.
     #[prost(uint32, tag = "4")]
     pub limit: u32,
 }
@@ -3052,6 +3237,9 @@ pub struct ForecastResponse {
     pub period_end: ::core::option::Option<::prost_types::Timestamp>,
     #[prost(string, tag = "4")]
     pub method: ::prost::alloc::string::String,
+    /// The daily run rate the forecast extrapolates.
+    #[prost(int64, tag = "5")]
+    pub daily_rate_micros: i64,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -3137,6 +3325,35 @@ pub struct ListBudgetsRequest {
     #[prost(string, tag = "1")]
     pub org_id: ::prost::alloc::string::String,
 }
+/// The budgets that apply to a request made in `scope`: the org's budgets plus those of the
+/// scope's team, project and virtual key. What the gateway reserves against.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ActiveBudgetsRequest {
+    #[prost(message, optional, tag = "1")]
+    pub scope: ::core::option::Option<Scope>,
+}
+/// One gateway instance's in-flight reservations, replacing what it reported before.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ReportReservationsRequest {
+    /// A stable id of the gateway replica (pod name).
+    #[prost(string, tag = "1")]
+    pub instance: ::prost::alloc::string::String,
+    #[prost(message, repeated, tag = "2")]
+    pub reservations: ::prost::alloc::vec::Vec<Reservation>,
+    /// Reservations expire after this many seconds unless reported again (default 30).
+    #[prost(uint32, tag = "3")]
+    pub ttl_secs: u32,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Reservation {
+    #[prost(string, tag = "1")]
+    pub budget_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub reserved: ::core::option::Option<Money>,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ListBudgetsResponse {
@@ -3148,6 +3365,129 @@ pub struct ListBudgetsResponse {
 pub struct DeleteBudgetResponse {
     #[prost(bool, tag = "1")]
     pub deleted: bool,
+}
+/// Prices in micro-dollars per 1M tokens (request_fee: per request).
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ModelPrice {
+    #[prost(string, tag = "1")]
+    pub provider: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub model: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub effective_from: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(int64, tag = "4")]
+    pub input: i64,
+    #[prost(int64, tag = "5")]
+    pub cached_input: i64,
+    #[prost(int64, tag = "6")]
+    pub cache_write_5m: i64,
+    #[prost(int64, tag = "7")]
+    pub cache_write_1h: i64,
+    #[prost(int64, tag = "8")]
+    pub output: i64,
+    #[prost(int64, tag = "9")]
+    pub reasoning: i64,
+    #[prost(int64, tag = "10")]
+    pub request_fee: i64,
+    #[prost(uint64, optional, tag = "11")]
+    pub long_context_threshold: ::core::option::Option<u64>,
+    #[prost(uint32, tag = "12")]
+    pub discount_bps: u32,
+    #[prost(bool, tag = "13")]
+    pub org_override: bool,
+    #[prost(string, tag = "14")]
+    pub source: ::prost::alloc::string::String,
+    #[prost(string, tag = "15")]
+    pub note: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PricesRequest {
+    /// With an org, its overrides are applied.
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "2")]
+    pub provider: ::core::option::Option<::prost::alloc::string::String>,
+    /// The versions in force at this time (default now); with `all_versions`, every version.
+    #[prost(message, optional, tag = "3")]
+    pub at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(bool, tag = "4")]
+    pub all_versions: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PricesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub prices: ::prost::alloc::vec::Vec<ModelPrice>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ReplacementPrices {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+    #[prost(int64, tag = "2")]
+    pub output: i64,
+    #[prost(int64, optional, tag = "3")]
+    pub cached_input: ::core::option::Option<i64>,
+    #[prost(int64, optional, tag = "4")]
+    pub cache_write_5m: ::core::option::Option<i64>,
+    #[prost(int64, optional, tag = "5")]
+    pub cache_write_1h: ::core::option::Option<i64>,
+    #[prost(int64, optional, tag = "6")]
+    pub reasoning: ::core::option::Option<i64>,
+    #[prost(int64, tag = "7")]
+    pub request_fee: i64,
+}
+/// An org's negotiated discount or contract price. Never retroactive: `effective_from` must not
+/// be in the past, because costs are computed once, at ingest.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PriceOverride {
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub provider: ::prost::alloc::string::String,
+    /// A model, or "\*" (discounts only) for every model of the provider.
+    #[prost(string, tag = "4")]
+    pub model: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "5")]
+    pub effective_from: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(oneof = "price_override::Adjustment", tags = "6, 7")]
+    pub adjustment: ::core::option::Option<price_override::Adjustment>,
+}
+/// Nested message and enum types in `PriceOverride`.
+pub mod price_override {
+    #[allow(clippy::all)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Adjustment {
+        #[prost(uint32, tag = "6")]
+        DiscountBps(u32),
+        #[prost(message, tag = "7")]
+        Replace(super::ReplacementPrices),
+    }
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListPriceOverridesRequest {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListPriceOverridesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub overrides: ::prost::alloc::vec::Vec<PriceOverride>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PriceOverrideRef {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub id: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -3534,6 +3874,148 @@ pub mod cost_service_client {
                 .insert(GrpcMethod::new("keyward.v1.CostService", "DeleteBudget"));
             self.inner.unary(req, path, codec).await
         }
+        /// For the gateway's reservations: budgets in scope with spent, reserved and remaining.
+        pub async fn active_budgets(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ActiveBudgetsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBudgetsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/ActiveBudgets",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.CostService", "ActiveBudgets"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// The gateway reports its in-flight reservations; answers with the fresh state of them.
+        pub async fn report_reservations(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ReportReservationsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBudgetsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/ReportReservations",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.CostService", "ReportReservations"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn list_prices(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PricesRequest>,
+        ) -> std::result::Result<tonic::Response<super::PricesResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/ListPrices",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.CostService", "ListPrices"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn list_price_overrides(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListPriceOverridesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListPriceOverridesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/ListPriceOverrides",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.CostService", "ListPriceOverrides"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn set_price_override(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PriceOverride>,
+        ) -> std::result::Result<tonic::Response<super::PriceOverride>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/SetPriceOverride",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.CostService", "SetPriceOverride"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn delete_price_override(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PriceOverrideRef>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteBudgetResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/DeletePriceOverride",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("keyward.v1.CostService", "DeletePriceOverride"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -3616,6 +4098,44 @@ pub mod cost_service_server {
         async fn delete_budget(
             &self,
             request: tonic::Request<super::BudgetRef>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteBudgetResponse>,
+            tonic::Status,
+        >;
+        /// For the gateway's reservations: budgets in scope with spent, reserved and remaining.
+        async fn active_budgets(
+            &self,
+            request: tonic::Request<super::ActiveBudgetsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBudgetsResponse>,
+            tonic::Status,
+        >;
+        /// The gateway reports its in-flight reservations; answers with the fresh state of them.
+        async fn report_reservations(
+            &self,
+            request: tonic::Request<super::ReportReservationsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBudgetsResponse>,
+            tonic::Status,
+        >;
+        async fn list_prices(
+            &self,
+            request: tonic::Request<super::PricesRequest>,
+        ) -> std::result::Result<tonic::Response<super::PricesResponse>, tonic::Status>;
+        async fn list_price_overrides(
+            &self,
+            request: tonic::Request<super::ListPriceOverridesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListPriceOverridesResponse>,
+            tonic::Status,
+        >;
+        async fn set_price_override(
+            &self,
+            request: tonic::Request<super::PriceOverride>,
+        ) -> std::result::Result<tonic::Response<super::PriceOverride>, tonic::Status>;
+        async fn delete_price_override(
+            &self,
+            request: tonic::Request<super::PriceOverrideRef>,
         ) -> std::result::Result<
             tonic::Response<super::DeleteBudgetResponse>,
             tonic::Status,
@@ -4183,6 +4703,280 @@ pub mod cost_service_server {
                     };
                     Box::pin(fut)
                 }
+                "/keyward.v1.CostService/ActiveBudgets" => {
+                    #[allow(non_camel_case_types)]
+                    struct ActiveBudgetsSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::ActiveBudgetsRequest>
+                    for ActiveBudgetsSvc<T> {
+                        type Response = super::ListBudgetsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ActiveBudgetsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::active_budgets(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ActiveBudgetsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.CostService/ReportReservations" => {
+                    #[allow(non_camel_case_types)]
+                    struct ReportReservationsSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::ReportReservationsRequest>
+                    for ReportReservationsSvc<T> {
+                        type Response = super::ListBudgetsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ReportReservationsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::report_reservations(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ReportReservationsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.CostService/ListPrices" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListPricesSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::PricesRequest>
+                    for ListPricesSvc<T> {
+                        type Response = super::PricesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::PricesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::list_prices(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListPricesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.CostService/ListPriceOverrides" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListPriceOverridesSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::ListPriceOverridesRequest>
+                    for ListPriceOverridesSvc<T> {
+                        type Response = super::ListPriceOverridesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListPriceOverridesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::list_price_overrides(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListPriceOverridesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.CostService/SetPriceOverride" => {
+                    #[allow(non_camel_case_types)]
+                    struct SetPriceOverrideSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::PriceOverride>
+                    for SetPriceOverrideSvc<T> {
+                        type Response = super::PriceOverride;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::PriceOverride>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::set_price_override(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = SetPriceOverrideSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.CostService/DeletePriceOverride" => {
+                    #[allow(non_camel_case_types)]
+                    struct DeletePriceOverrideSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::PriceOverrideRef>
+                    for DeletePriceOverrideSvc<T> {
+                        type Response = super::DeleteBudgetResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::PriceOverrideRef>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::delete_price_override(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = DeletePriceOverrideSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
                 _ => {
                     Box::pin(async move {
                         let mut response = http::Response::new(
@@ -4235,35 +5029,58 @@ pub struct AlertRule {
     /// "budget", "key_health", "access_anomaly", "spend_spike", "error_rate", "latency_p95".
     #[prost(string, tag = "4")]
     pub rule_type: ::prost::alloc::string::String,
+    /// Which budgets, teams or projects the rule watches; org_id alone watches the whole org.
     #[prost(message, optional, tag = "5")]
     pub scope: ::core::option::Option<Scope>,
-    /// Type-specific conditions as JSON.
+    /// Type-specific conditions as JSON (docs/alerts.md lists them). Empty means the defaults.
     #[prost(string, tag = "6")]
     pub conditions_json: ::prost::alloc::string::String,
-    /// "info", "warning", "critical".
+    /// "info", "warning", "critical". For budget rules a floor: 80% is at least warning, 100%
+    /// critical.
     #[prost(string, tag = "7")]
     pub severity: ::prost::alloc::string::String,
+    /// Channels notified when the alert fires. Empty: every enabled channel of the org.
     #[prost(string, repeated, tag = "8")]
     pub channel_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     /// Minutes without an ack before the next channel in `escalation_channel_ids` is notified.
+    /// 0 (and escalate_after_seconds 0) never escalates.
     #[prost(uint32, tag = "9")]
     pub escalate_after_minutes: u32,
     #[prost(string, repeated, tag = "10")]
     pub escalation_channel_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Repeats of a resolved alert within this window reopen it without notifying again.
+    /// 0 (and dedup_window_seconds 0) means 60 minutes.
     #[prost(uint32, tag = "11")]
     pub dedup_window_minutes: u32,
-    #[prost(bool, tag = "12")]
-    pub enabled: bool,
+    /// Absent means true.
+    #[prost(bool, optional, tag = "12")]
+    pub enabled: ::core::option::Option<bool>,
+    /// While one is active, the rule's alerts are recorded but notify nobody.
     #[prost(message, repeated, tag = "13")]
     pub silences: ::prost::alloc::vec::Vec<SilenceWindow>,
+    /// Finer-grained forms of the two windows above; when set they win.
+    #[prost(uint32, tag = "14")]
+    pub escalate_after_seconds: u32,
+    #[prost(uint32, tag = "15")]
+    pub dedup_window_seconds: u32,
+    /// Output only: created for a new org by Keyward.
+    #[prost(bool, tag = "16")]
+    pub is_default: bool,
+    /// Output only.
+    #[prost(message, optional, tag = "17")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "18")]
+    pub updated_at: ::core::option::Option<::prost_types::Timestamp>,
 }
 #[allow(clippy::all)]
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SilenceWindow {
     #[prost(message, optional, tag = "1")]
     pub from: ::core::option::Option<::prost_types::Timestamp>,
     #[prost(message, optional, tag = "2")]
     pub to: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(string, tag = "3")]
+    pub comment: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -4277,15 +5094,26 @@ pub struct AlertChannel {
     /// "webhook", "slack", "email", "pagerduty".
     #[prost(string, tag = "4")]
     pub kind: ::prost::alloc::string::String,
-    /// Non-secret settings as JSON (recipients, SMTP host); secrets live in the vault.
+    /// Non-secret settings as JSON (recipients, SMTP host, PagerDuty URL); secrets live in the vault.
     #[prost(string, tag = "5")]
     pub settings_json: ::prost::alloc::string::String,
-    /// The vault key id holding this channel's secret.
+    /// Output only: the vault key id holding this channel's secrets.
     #[prost(string, tag = "6")]
     pub secret_ref: ::prost::alloc::string::String,
+    /// Absent means true.
+    #[prost(bool, optional, tag = "7")]
+    pub enabled: ::core::option::Option<bool>,
+    /// Output only: a masked hint of the stored secret (never the secret).
+    #[prost(string, tag = "8")]
+    pub secret_hint: ::prost::alloc::string::String,
+    /// Output only.
+    #[prost(message, optional, tag = "9")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "10")]
+    pub updated_at: ::core::option::Option<::prost_types::Timestamp>,
 }
 #[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Alert {
     #[prost(string, tag = "1")]
     pub id: ::prost::alloc::string::String,
@@ -4308,6 +5136,193 @@ pub struct Alert {
     pub fired_at: ::core::option::Option<::prost_types::Timestamp>,
     #[prost(message, optional, tag = "10")]
     pub snoozed_until: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(string, tag = "11")]
+    pub rule_name: ::prost::alloc::string::String,
+    #[prost(string, tag = "12")]
+    pub rule_type: ::prost::alloc::string::String,
+    /// Budget alerts: the highest percent crossed. Others: 0.
+    #[prost(uint32, tag = "13")]
+    pub level: u32,
+    /// What the alert is about (budget_id, key_id, provider, period_start, ...).
+    #[prost(map = "string, string", tag = "14")]
+    pub labels: ::std::collections::HashMap<
+        ::prost::alloc::string::String,
+        ::prost::alloc::string::String,
+    >,
+    /// Events folded into this alert (repeats and redeliveries count once per distinct event).
+    #[prost(uint32, tag = "15")]
+    pub occurrences: u32,
+    #[prost(message, optional, tag = "16")]
+    pub last_seen_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "17")]
+    pub acknowledged_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(string, tag = "18")]
+    pub acknowledged_by: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "19")]
+    pub resolved_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(string, tag = "20")]
+    pub resolved_by: ::prost::alloc::string::String,
+    /// How many escalation channels have been notified.
+    #[prost(uint32, tag = "21")]
+    pub escalation_level: u32,
+    #[prost(message, optional, tag = "22")]
+    pub escalate_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// Fired inside a silence window: recorded, nobody notified.
+    #[prost(bool, tag = "23")]
+    pub silenced: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Delivery {
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub org_id: ::prost::alloc::string::String,
+    /// Empty for channel tests.
+    #[prost(string, tag = "3")]
+    pub alert_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "4")]
+    pub channel_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "5")]
+    pub channel_kind: ::prost::alloc::string::String,
+    /// "fired", "refired", "escalation", "reminder", "test".
+    #[prost(string, tag = "6")]
+    pub reason: ::prost::alloc::string::String,
+    /// "pending", "delivered", "failed".
+    #[prost(string, tag = "7")]
+    pub status: ::prost::alloc::string::String,
+    #[prost(uint32, tag = "8")]
+    pub attempts: u32,
+    #[prost(uint32, tag = "9")]
+    pub max_attempts: u32,
+    #[prost(message, optional, tag = "10")]
+    pub next_attempt_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(string, tag = "11")]
+    pub last_error: ::prost::alloc::string::String,
+    #[prost(uint32, tag = "12")]
+    pub last_http_status: u32,
+    #[prost(message, optional, tag = "13")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "14")]
+    pub finished_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// Filled by GetDelivery and GetAlert only.
+    #[prost(message, repeated, tag = "15")]
+    pub attempt_log: ::prost::alloc::vec::Vec<DeliveryAttempt>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeliveryAttempt {
+    #[prost(uint32, tag = "1")]
+    pub attempt: u32,
+    #[prost(message, optional, tag = "2")]
+    pub started_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(uint32, tag = "3")]
+    pub duration_ms: u32,
+    /// "delivered", "retry", "failed".
+    #[prost(string, tag = "4")]
+    pub outcome: ::prost::alloc::string::String,
+    #[prost(uint32, tag = "5")]
+    pub http_status: u32,
+    #[prost(string, tag = "6")]
+    pub error: ::prost::alloc::string::String,
+}
+/// Who asks, for the audit trail.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AlertRequestMeta {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(string, tag = "2")]
+    pub request_id: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RuleRequest {
+    #[prost(message, optional, tag = "1")]
+    pub rule: ::core::option::Option<AlertRule>,
+    #[prost(message, optional, tag = "2")]
+    pub meta: ::core::option::Option<AlertRequestMeta>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RuleRef {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub meta: ::core::option::Option<AlertRequestMeta>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct OrgRef {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListRulesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub rules: ::prost::alloc::vec::Vec<AlertRule>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateChannelRequest {
+    #[prost(message, optional, tag = "1")]
+    pub channel: ::core::option::Option<AlertChannel>,
+    /// `api_key` holds the kind's secrets as a JSON object (docs/alerts.md): webhook `url` and
+    /// `signing_secret` (generated when absent), slack `webhook_url`, email `password`, pagerduty
+    /// `routing_key`. A SecretMaterial so it never prints.
+    #[prost(message, optional, tag = "2")]
+    pub secrets: ::core::option::Option<SecretMaterial>,
+    #[prost(message, optional, tag = "3")]
+    pub meta: ::core::option::Option<AlertRequestMeta>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateChannelRequest {
+    #[prost(message, optional, tag = "1")]
+    pub channel: ::core::option::Option<AlertChannel>,
+    /// When set, replaces the stored secrets (the vault keeps the old version for audit).
+    #[prost(message, optional, tag = "2")]
+    pub secrets: ::core::option::Option<SecretMaterial>,
+    #[prost(message, optional, tag = "3")]
+    pub meta: ::core::option::Option<AlertRequestMeta>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChannelResponse {
+    #[prost(message, optional, tag = "1")]
+    pub channel: ::core::option::Option<AlertChannel>,
+    /// Set once, when Keyward generated a webhook signing secret: `api_key` is that secret.
+    #[prost(message, optional, tag = "2")]
+    pub generated_signing_secret: ::core::option::Option<SecretMaterial>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChannelRef {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub meta: ::core::option::Option<AlertRequestMeta>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListChannelsResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub channels: ::prost::alloc::vec::Vec<AlertChannel>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct TestChannelResponse {
+    #[prost(bool, tag = "1")]
+    pub delivered: bool,
+    #[prost(string, tag = "2")]
+    pub detail: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub delivery: ::core::option::Option<Delivery>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -4322,6 +5337,10 @@ pub struct ListAlertsRequest {
     pub range: ::core::option::Option<TimeRange>,
     #[prost(message, optional, tag = "5")]
     pub page: ::core::option::Option<PageRequest>,
+    #[prost(string, optional, tag = "6")]
+    pub severity: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "7")]
+    pub rule_type: ::core::option::Option<::prost::alloc::string::String>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -4333,20 +5352,7 @@ pub struct ListAlertsResponse {
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct AlertAction {
-    #[prost(string, tag = "1")]
-    pub org_id: ::prost::alloc::string::String,
-    #[prost(string, tag = "2")]
-    pub alert_id: ::prost::alloc::string::String,
-    #[prost(message, optional, tag = "3")]
-    pub actor: ::core::option::Option<Actor>,
-    /// For snooze.
-    #[prost(uint32, tag = "4")]
-    pub snooze_minutes: u32,
-}
-#[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct RuleRef {
+pub struct AlertRef {
     #[prost(string, tag = "1")]
     pub org_id: ::prost::alloc::string::String,
     #[prost(string, tag = "2")]
@@ -4354,23 +5360,63 @@ pub struct RuleRef {
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
-pub struct ListRulesResponse {
-    #[prost(message, repeated, tag = "1")]
-    pub rules: ::prost::alloc::vec::Vec<AlertRule>,
-}
-#[allow(clippy::all)]
-#[derive(Clone, PartialEq, ::prost::Message)]
-pub struct ListChannelsResponse {
-    #[prost(message, repeated, tag = "1")]
-    pub channels: ::prost::alloc::vec::Vec<AlertChannel>,
+pub struct AlertDetail {
+    #[prost(message, optional, tag = "1")]
+    pub alert: ::core::option::Option<Alert>,
+    #[prost(message, repeated, tag = "2")]
+    pub deliveries: ::prost::alloc::vec::Vec<Delivery>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct TestChannelResponse {
-    #[prost(bool, tag = "1")]
-    pub delivered: bool,
+pub struct AlertAction {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
     #[prost(string, tag = "2")]
-    pub detail: ::prost::alloc::string::String,
+    pub alert_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub actor: ::core::option::Option<Actor>,
+    /// For snooze: 1 minute to 7 days.
+    #[prost(uint32, tag = "4")]
+    pub snooze_minutes: u32,
+    #[prost(string, tag = "5")]
+    pub request_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "6")]
+    pub comment: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListDeliveriesRequest {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "2")]
+    pub alert_id: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "3")]
+    pub channel_id: ::core::option::Option<::prost::alloc::string::String>,
+    /// "pending", "delivered", "failed".
+    #[prost(string, optional, tag = "4")]
+    pub status: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(message, optional, tag = "5")]
+    pub range: ::core::option::Option<TimeRange>,
+    #[prost(message, optional, tag = "6")]
+    pub page: ::core::option::Option<PageRequest>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListDeliveriesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub deliveries: ::prost::alloc::vec::Vec<Delivery>,
+    #[prost(message, optional, tag = "2")]
+    pub page: ::core::option::Option<PageResponse>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeliveryRef {
+    #[prost(string, tag = "1")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub meta: ::core::option::Option<AlertRequestMeta>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -4468,7 +5514,7 @@ pub mod alert_service_client {
         }
         pub async fn create_rule(
             &mut self,
-            request: impl tonic::IntoRequest<super::AlertRule>,
+            request: impl tonic::IntoRequest<super::RuleRequest>,
         ) -> std::result::Result<tonic::Response<super::AlertRule>, tonic::Status> {
             self.inner
                 .ready()
@@ -4487,9 +5533,10 @@ pub mod alert_service_client {
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "CreateRule"));
             self.inner.unary(req, path, codec).await
         }
+        /// Replaces every field of the rule (PUT semantics).
         pub async fn update_rule(
             &mut self,
-            request: impl tonic::IntoRequest<super::AlertRule>,
+            request: impl tonic::IntoRequest<super::RuleRequest>,
         ) -> std::result::Result<tonic::Response<super::AlertRule>, tonic::Status> {
             self.inner
                 .ready()
@@ -4506,6 +5553,27 @@ pub mod alert_service_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "UpdateRule"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn get_rule(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RuleRef>,
+        ) -> std::result::Result<tonic::Response<super::AlertRule>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/GetRule",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "GetRule"));
             self.inner.unary(req, path, codec).await
         }
         pub async fn delete_rule(
@@ -4529,9 +5597,10 @@ pub mod alert_service_client {
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "DeleteRule"));
             self.inner.unary(req, path, codec).await
         }
+        /// A new org's default rules are created on its first call or event.
         pub async fn list_rules(
             &mut self,
-            request: impl tonic::IntoRequest<super::RuleRef>,
+            request: impl tonic::IntoRequest<super::OrgRef>,
         ) -> std::result::Result<
             tonic::Response<super::ListRulesResponse>,
             tonic::Status,
@@ -4555,8 +5624,11 @@ pub mod alert_service_client {
         }
         pub async fn create_channel(
             &mut self,
-            request: impl tonic::IntoRequest<super::AlertChannel>,
-        ) -> std::result::Result<tonic::Response<super::AlertChannel>, tonic::Status> {
+            request: impl tonic::IntoRequest<super::CreateChannelRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ChannelResponse>,
+            tonic::Status,
+        > {
             self.inner
                 .ready()
                 .await
@@ -4574,9 +5646,54 @@ pub mod alert_service_client {
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "CreateChannel"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn update_channel(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UpdateChannelRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ChannelResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/UpdateChannel",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "UpdateChannel"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn get_channel(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ChannelRef>,
+        ) -> std::result::Result<tonic::Response<super::AlertChannel>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/GetChannel",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "GetChannel"));
+            self.inner.unary(req, path, codec).await
+        }
         pub async fn delete_channel(
             &mut self,
-            request: impl tonic::IntoRequest<super::RuleRef>,
+            request: impl tonic::IntoRequest<super::ChannelRef>,
         ) -> std::result::Result<tonic::Response<super::Empty>, tonic::Status> {
             self.inner
                 .ready()
@@ -4597,7 +5714,7 @@ pub mod alert_service_client {
         }
         pub async fn list_channels(
             &mut self,
-            request: impl tonic::IntoRequest<super::RuleRef>,
+            request: impl tonic::IntoRequest<super::OrgRef>,
         ) -> std::result::Result<
             tonic::Response<super::ListChannelsResponse>,
             tonic::Status,
@@ -4619,9 +5736,10 @@ pub mod alert_service_client {
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "ListChannels"));
             self.inner.unary(req, path, codec).await
         }
+        /// Sends a test notification now (one attempt) and records it in the delivery log.
         pub async fn test_channel(
             &mut self,
-            request: impl tonic::IntoRequest<super::RuleRef>,
+            request: impl tonic::IntoRequest<super::ChannelRef>,
         ) -> std::result::Result<
             tonic::Response<super::TestChannelResponse>,
             tonic::Status,
@@ -4643,6 +5761,7 @@ pub mod alert_service_client {
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "TestChannel"));
             self.inner.unary(req, path, codec).await
         }
+        /// History, newest first, with filters.
         pub async fn list_alerts(
             &mut self,
             request: impl tonic::IntoRequest<super::ListAlertsRequest>,
@@ -4665,6 +5784,27 @@ pub mod alert_service_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "ListAlerts"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn get_alert(
+            &mut self,
+            request: impl tonic::IntoRequest<super::AlertRef>,
+        ) -> std::result::Result<tonic::Response<super::AlertDetail>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/GetAlert",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "GetAlert"));
             self.inner.unary(req, path, codec).await
         }
         pub async fn acknowledge(
@@ -4730,6 +5870,74 @@ pub mod alert_service_client {
                 .insert(GrpcMethod::new("keyward.v1.AlertService", "Snooze"));
             self.inner.unary(req, path, codec).await
         }
+        /// The delivery log: failed deliveries with `status = "failed"`.
+        pub async fn list_deliveries(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListDeliveriesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListDeliveriesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/ListDeliveries",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "ListDeliveries"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn get_delivery(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeliveryRef>,
+        ) -> std::result::Result<tonic::Response<super::Delivery>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/GetDelivery",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "GetDelivery"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Queues a failed delivery again with a fresh attempt budget.
+        pub async fn retry_delivery(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeliveryRef>,
+        ) -> std::result::Result<tonic::Response<super::Delivery>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.AlertService/RetryDelivery",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.AlertService", "RetryDelivery"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -4747,45 +5955,61 @@ pub mod alert_service_server {
     pub trait AlertService: std::marker::Send + std::marker::Sync + 'static {
         async fn create_rule(
             &self,
-            request: tonic::Request<super::AlertRule>,
+            request: tonic::Request<super::RuleRequest>,
         ) -> std::result::Result<tonic::Response<super::AlertRule>, tonic::Status>;
+        /// Replaces every field of the rule (PUT semantics).
         async fn update_rule(
             &self,
-            request: tonic::Request<super::AlertRule>,
+            request: tonic::Request<super::RuleRequest>,
+        ) -> std::result::Result<tonic::Response<super::AlertRule>, tonic::Status>;
+        async fn get_rule(
+            &self,
+            request: tonic::Request<super::RuleRef>,
         ) -> std::result::Result<tonic::Response<super::AlertRule>, tonic::Status>;
         async fn delete_rule(
             &self,
             request: tonic::Request<super::RuleRef>,
         ) -> std::result::Result<tonic::Response<super::Empty>, tonic::Status>;
+        /// A new org's default rules are created on its first call or event.
         async fn list_rules(
             &self,
-            request: tonic::Request<super::RuleRef>,
+            request: tonic::Request<super::OrgRef>,
         ) -> std::result::Result<
             tonic::Response<super::ListRulesResponse>,
             tonic::Status,
         >;
         async fn create_channel(
             &self,
-            request: tonic::Request<super::AlertChannel>,
+            request: tonic::Request<super::CreateChannelRequest>,
+        ) -> std::result::Result<tonic::Response<super::ChannelResponse>, tonic::Status>;
+        async fn update_channel(
+            &self,
+            request: tonic::Request<super::UpdateChannelRequest>,
+        ) -> std::result::Result<tonic::Response<super::ChannelResponse>, tonic::Status>;
+        async fn get_channel(
+            &self,
+            request: tonic::Request<super::ChannelRef>,
         ) -> std::result::Result<tonic::Response<super::AlertChannel>, tonic::Status>;
         async fn delete_channel(
             &self,
-            request: tonic::Request<super::RuleRef>,
+            request: tonic::Request<super::ChannelRef>,
         ) -> std::result::Result<tonic::Response<super::Empty>, tonic::Status>;
         async fn list_channels(
             &self,
-            request: tonic::Request<super::RuleRef>,
+            request: tonic::Request<super::OrgRef>,
         ) -> std::result::Result<
             tonic::Response<super::ListChannelsResponse>,
             tonic::Status,
         >;
+        /// Sends a test notification now (one attempt) and records it in the delivery log.
         async fn test_channel(
             &self,
-            request: tonic::Request<super::RuleRef>,
+            request: tonic::Request<super::ChannelRef>,
         ) -> std::result::Result<
             tonic::Response<super::TestChannelResponse>,
             tonic::Status,
         >;
+        /// History, newest first, with filters.
         async fn list_alerts(
             &self,
             request: tonic::Request<super::ListAlertsRequest>,
@@ -4793,6 +6017,10 @@ pub mod alert_service_server {
             tonic::Response<super::ListAlertsResponse>,
             tonic::Status,
         >;
+        async fn get_alert(
+            &self,
+            request: tonic::Request<super::AlertRef>,
+        ) -> std::result::Result<tonic::Response<super::AlertDetail>, tonic::Status>;
         async fn acknowledge(
             &self,
             request: tonic::Request<super::AlertAction>,
@@ -4805,6 +6033,23 @@ pub mod alert_service_server {
             &self,
             request: tonic::Request<super::AlertAction>,
         ) -> std::result::Result<tonic::Response<super::Alert>, tonic::Status>;
+        /// The delivery log: failed deliveries with `status = "failed"`.
+        async fn list_deliveries(
+            &self,
+            request: tonic::Request<super::ListDeliveriesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListDeliveriesResponse>,
+            tonic::Status,
+        >;
+        async fn get_delivery(
+            &self,
+            request: tonic::Request<super::DeliveryRef>,
+        ) -> std::result::Result<tonic::Response<super::Delivery>, tonic::Status>;
+        /// Queues a failed delivery again with a fresh attempt budget.
+        async fn retry_delivery(
+            &self,
+            request: tonic::Request<super::DeliveryRef>,
+        ) -> std::result::Result<tonic::Response<super::Delivery>, tonic::Status>;
     }
     #[derive(Debug)]
     pub struct AlertServiceServer<T> {
@@ -4885,7 +6130,7 @@ pub mod alert_service_server {
                 "/keyward.v1.AlertService/CreateRule" => {
                     #[allow(non_camel_case_types)]
                     struct CreateRuleSvc<T: AlertService>(pub Arc<T>);
-                    impl<T: AlertService> tonic::server::UnaryService<super::AlertRule>
+                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRequest>
                     for CreateRuleSvc<T> {
                         type Response = super::AlertRule;
                         type Future = BoxFuture<
@@ -4894,7 +6139,7 @@ pub mod alert_service_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::AlertRule>,
+                            request: tonic::Request<super::RuleRequest>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -4928,7 +6173,7 @@ pub mod alert_service_server {
                 "/keyward.v1.AlertService/UpdateRule" => {
                     #[allow(non_camel_case_types)]
                     struct UpdateRuleSvc<T: AlertService>(pub Arc<T>);
-                    impl<T: AlertService> tonic::server::UnaryService<super::AlertRule>
+                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRequest>
                     for UpdateRuleSvc<T> {
                         type Response = super::AlertRule;
                         type Future = BoxFuture<
@@ -4937,7 +6182,7 @@ pub mod alert_service_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::AlertRule>,
+                            request: tonic::Request<super::RuleRequest>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -4953,6 +6198,49 @@ pub mod alert_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = UpdateRuleSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.AlertService/GetRule" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetRuleSvc<T: AlertService>(pub Arc<T>);
+                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRef>
+                    for GetRuleSvc<T> {
+                        type Response = super::AlertRule;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RuleRef>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::get_rule(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetRuleSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
@@ -5014,7 +6302,7 @@ pub mod alert_service_server {
                 "/keyward.v1.AlertService/ListRules" => {
                     #[allow(non_camel_case_types)]
                     struct ListRulesSvc<T: AlertService>(pub Arc<T>);
-                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRef>
+                    impl<T: AlertService> tonic::server::UnaryService<super::OrgRef>
                     for ListRulesSvc<T> {
                         type Response = super::ListRulesResponse;
                         type Future = BoxFuture<
@@ -5023,7 +6311,7 @@ pub mod alert_service_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::RuleRef>,
+                            request: tonic::Request<super::OrgRef>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -5059,16 +6347,16 @@ pub mod alert_service_server {
                     struct CreateChannelSvc<T: AlertService>(pub Arc<T>);
                     impl<
                         T: AlertService,
-                    > tonic::server::UnaryService<super::AlertChannel>
+                    > tonic::server::UnaryService<super::CreateChannelRequest>
                     for CreateChannelSvc<T> {
-                        type Response = super::AlertChannel;
+                        type Response = super::ChannelResponse;
                         type Future = BoxFuture<
                             tonic::Response<Self::Response>,
                             tonic::Status,
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::AlertChannel>,
+                            request: tonic::Request<super::CreateChannelRequest>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -5099,10 +6387,98 @@ pub mod alert_service_server {
                     };
                     Box::pin(fut)
                 }
+                "/keyward.v1.AlertService/UpdateChannel" => {
+                    #[allow(non_camel_case_types)]
+                    struct UpdateChannelSvc<T: AlertService>(pub Arc<T>);
+                    impl<
+                        T: AlertService,
+                    > tonic::server::UnaryService<super::UpdateChannelRequest>
+                    for UpdateChannelSvc<T> {
+                        type Response = super::ChannelResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UpdateChannelRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::update_channel(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UpdateChannelSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.AlertService/GetChannel" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetChannelSvc<T: AlertService>(pub Arc<T>);
+                    impl<T: AlertService> tonic::server::UnaryService<super::ChannelRef>
+                    for GetChannelSvc<T> {
+                        type Response = super::AlertChannel;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ChannelRef>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::get_channel(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetChannelSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
                 "/keyward.v1.AlertService/DeleteChannel" => {
                     #[allow(non_camel_case_types)]
                     struct DeleteChannelSvc<T: AlertService>(pub Arc<T>);
-                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRef>
+                    impl<T: AlertService> tonic::server::UnaryService<super::ChannelRef>
                     for DeleteChannelSvc<T> {
                         type Response = super::Empty;
                         type Future = BoxFuture<
@@ -5111,7 +6487,7 @@ pub mod alert_service_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::RuleRef>,
+                            request: tonic::Request<super::ChannelRef>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -5145,7 +6521,7 @@ pub mod alert_service_server {
                 "/keyward.v1.AlertService/ListChannels" => {
                     #[allow(non_camel_case_types)]
                     struct ListChannelsSvc<T: AlertService>(pub Arc<T>);
-                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRef>
+                    impl<T: AlertService> tonic::server::UnaryService<super::OrgRef>
                     for ListChannelsSvc<T> {
                         type Response = super::ListChannelsResponse;
                         type Future = BoxFuture<
@@ -5154,7 +6530,7 @@ pub mod alert_service_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::RuleRef>,
+                            request: tonic::Request<super::OrgRef>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -5188,7 +6564,7 @@ pub mod alert_service_server {
                 "/keyward.v1.AlertService/TestChannel" => {
                     #[allow(non_camel_case_types)]
                     struct TestChannelSvc<T: AlertService>(pub Arc<T>);
-                    impl<T: AlertService> tonic::server::UnaryService<super::RuleRef>
+                    impl<T: AlertService> tonic::server::UnaryService<super::ChannelRef>
                     for TestChannelSvc<T> {
                         type Response = super::TestChannelResponse;
                         type Future = BoxFuture<
@@ -5197,7 +6573,7 @@ pub mod alert_service_server {
                         >;
                         fn call(
                             &mut self,
-                            request: tonic::Request<super::RuleRef>,
+                            request: tonic::Request<super::ChannelRef>,
                         ) -> Self::Future {
                             let inner = Arc::clone(&self.0);
                             let fut = async move {
@@ -5258,6 +6634,49 @@ pub mod alert_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = ListAlertsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.AlertService/GetAlert" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetAlertSvc<T: AlertService>(pub Arc<T>);
+                    impl<T: AlertService> tonic::server::UnaryService<super::AlertRef>
+                    for GetAlertSvc<T> {
+                        type Response = super::AlertDetail;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::AlertRef>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::get_alert(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetAlertSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
@@ -5387,6 +6806,137 @@ pub mod alert_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = SnoozeSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.AlertService/ListDeliveries" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListDeliveriesSvc<T: AlertService>(pub Arc<T>);
+                    impl<
+                        T: AlertService,
+                    > tonic::server::UnaryService<super::ListDeliveriesRequest>
+                    for ListDeliveriesSvc<T> {
+                        type Response = super::ListDeliveriesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListDeliveriesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::list_deliveries(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListDeliveriesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.AlertService/GetDelivery" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetDeliverySvc<T: AlertService>(pub Arc<T>);
+                    impl<T: AlertService> tonic::server::UnaryService<super::DeliveryRef>
+                    for GetDeliverySvc<T> {
+                        type Response = super::Delivery;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::DeliveryRef>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::get_delivery(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetDeliverySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.AlertService/RetryDelivery" => {
+                    #[allow(non_camel_case_types)]
+                    struct RetryDeliverySvc<T: AlertService>(pub Arc<T>);
+                    impl<T: AlertService> tonic::server::UnaryService<super::DeliveryRef>
+                    for RetryDeliverySvc<T> {
+                        type Response = super::Delivery;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::DeliveryRef>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AlertService>::retry_delivery(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RetryDeliverySvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -484,3 +484,101 @@ async fn access_anomalies_and_rotation_age_publish_events() {
     assert_eq!(dues, 1);
     token.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anomaly_thresholds_are_configurable_per_org() {
+    let mut v = start(config(KEK_A)).await;
+    let (strict, lax) = (new_org(), new_org());
+    let policy = v
+        .client
+        .set_org_policy(pb::SetOrgPolicyRequest {
+            ctx: ctx(),
+            policy: Some(pb::OrgPolicy {
+                org_id: strict.clone(),
+                resolves_per_minute: 2,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (policy.resolves_per_minute, policy.resolves_per_hour),
+        (2, 10_000),
+        "unset fields keep the defaults"
+    );
+    assert_eq!(policy.rotation_due_days, 90);
+    // Bad input is refused and changes nothing.
+    let bad = pb::SetOrgPolicyRequest {
+        ctx: ctx(),
+        policy: Some(pb::OrgPolicy {
+            org_id: strict.clone(),
+            rotation_warn_days: 100,
+            rotation_due_days: 30,
+            ..Default::default()
+        }),
+    };
+    assert_eq!(
+        v.client.set_org_policy(bad).await.unwrap_err().code(),
+        tonic::Code::InvalidArgument
+    );
+    let get = |org: &str| pb::GetOrgPolicyRequest {
+        ctx: ctx(),
+        org_id: org.into(),
+    };
+    assert_eq!(
+        v.client
+            .get_org_policy(get(&strict))
+            .await
+            .unwrap()
+            .into_inner()
+            .resolves_per_minute,
+        2
+    );
+    assert_eq!(
+        v.client
+            .get_org_policy(get(&lax))
+            .await
+            .unwrap()
+            .into_inner()
+            .resolves_per_minute,
+        100
+    );
+
+    let mut ids = Vec::new();
+    for org in [&strict, &lax] {
+        let id = v
+            .client
+            .store(store_req(org, "k", &openai_key(org)))
+            .await
+            .unwrap()
+            .into_inner()
+            .key
+            .unwrap()
+            .id;
+        for _ in 0..3 {
+            v.client.resolve(resolve_req(scope(org))).await.unwrap();
+        }
+        ids.push(uuid::Uuid::parse_str(&id).unwrap());
+    }
+    let mut admin = v.tp.db.admin().await;
+    let mut flags = (false, false);
+    for _ in 0..50 {
+        let f: Vec<bool> = sqlx::query_scalar("SELECT access_flagged FROM vault.secrets WHERE id = ANY($1) ORDER BY array_position($1, id)")
+            .bind(&ids)
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+        flags = (f[0], f[1]);
+        if flags.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        flags,
+        (true, false),
+        "3 resolves/min cross the strict org's 2, not the default 100"
+    );
+    audits_with(&v, "vault.set_org_policy", 1).await;
+}
