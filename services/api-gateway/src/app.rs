@@ -11,12 +11,12 @@ use actix_web::{App, Error, HttpResponse, web};
 use keyward_telemetry::{Metrics, Readiness};
 
 use crate::authz::{Action as A, Resource as R};
-use crate::handlers::{account, orgs, people, roles, vkeys};
+use crate::handlers::{account, orgs, people, provider_keys as pk, roles, vkeys};
 use crate::routes::{Access, Access::Perm, Api};
 use crate::state::AppState;
 
-/// Every `/api/v1` route with its access rule. Provider-key and audit routes join here when the
-/// vault and audit clients land (phase 2).
+/// Every `/api/v1` route with its access rule. Audit routes join here when the audit client
+/// lands.
 pub fn api() -> Api {
     use Access::{Public, Session};
     let (get, post, patch, put, delete) = (
@@ -230,7 +230,7 @@ pub fn api() -> Api {
             roles::create_assignment,
         )
         .route(
-            delete,
+            delete.clone(),
             "/api/v1/role-assignments/{id}",
             Perm(R::Roles, A::Write),
             roles::delete_assignment,
@@ -248,7 +248,7 @@ pub fn api() -> Api {
             vkeys::create,
         )
         .route(
-            get,
+            get.clone(),
             "/api/v1/virtual-keys/{id}",
             Perm(R::VirtualKeys, A::Read),
             vkeys::get,
@@ -266,10 +266,52 @@ pub fn api() -> Api {
             vkeys::rotate,
         )
         .route(
-            post,
+            post.clone(),
             "/api/v1/virtual-keys/{id}/revoke",
             Perm(R::VirtualKeys, A::Write),
             vkeys::revoke,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/provider-keys",
+            Perm(R::ProviderKeys, A::Read),
+            pk::list,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/provider-keys",
+            Perm(R::ProviderKeys, A::Write),
+            pk::create,
+        )
+        .route(
+            get,
+            "/api/v1/provider-keys/{id}",
+            Perm(R::ProviderKeys, A::Read),
+            pk::get,
+        )
+        .route(
+            delete,
+            "/api/v1/provider-keys/{id}",
+            Perm(R::ProviderKeys, A::Write),
+            pk::delete,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/provider-keys/{id}/validate",
+            Perm(R::ProviderKeys, A::Write),
+            pk::validate,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/provider-keys/{id}/rotate",
+            Perm(R::ProviderKeys, A::Write),
+            pk::rotate,
+        )
+        .route(
+            post,
+            "/api/v1/provider-keys/{id}/revoke",
+            Perm(R::ProviderKeys, A::Write),
+            pk::revoke,
         );
     a
 }

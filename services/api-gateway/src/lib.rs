@@ -80,6 +80,7 @@ pub async fn state(
     if let Err(e) = authz.reload().await {
         tracing::warn!(error = %e, "authorization policy not loaded yet; retrying in the background");
     }
+    let vault = vault_client(platform)?;
     Ok(web::Data::new(AppState {
         pool,
         authz,
@@ -88,7 +89,29 @@ pub async fn state(
         publisher,
         routes: app::route_table(),
         trust_forwarded_for: cfg.trust_forwarded_for,
+        vault,
     }))
+}
+
+/// The vault client of the REST API and the LLM proxy (a lazy channel: nothing connects yet).
+fn vault_client(platform: &Platform) -> Result<proxy::secrets::VaultClient, Error> {
+    let url = platform
+        .endpoint(ServiceName::Vault)
+        .map_err(Error::Config)?;
+    let channel = keyward_telemetry::client_channel(
+        &GrpcClientConfig {
+            url: url.to_string(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+        },
+        platform.internal.tls.as_ref(),
+    )?;
+    let identity = keyward_telemetry::IdentityInjector::new(&platform.internal, SERVICE.as_str())?;
+    Ok(
+        keyward_proto::v1::vault_service_client::VaultServiceClient::with_interceptor(
+            channel, identity,
+        ),
+    )
 }
 
 /// Runs the gateway until `shutdown`.

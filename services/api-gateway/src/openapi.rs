@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{account, orgs, people, roles, vkeys};
+use crate::handlers::{account, orgs, people, provider_keys, roles, vkeys};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,8 @@ use crate::handlers::{account, orgs, people, roles, vkeys};
         roles::list_roles, roles::create_role, roles::get_role, roles::update_role, roles::delete_role,
         roles::list_assignments, roles::create_assignment, roles::delete_assignment,
         vkeys::list, vkeys::create, vkeys::get, vkeys::update, vkeys::rotate, vkeys::revoke,
+        provider_keys::list, provider_keys::create, provider_keys::get, provider_keys::delete,
+        provider_keys::validate, provider_keys::rotate, provider_keys::revoke,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -34,6 +36,7 @@ use crate::handlers::{account, orgs, people, roles, vkeys};
         (name = "people", description = "Members and invitations"),
         (name = "roles", description = "RBAC: roles and assignments (docs/rbac.md)"),
         (name = "virtual-keys", description = "Keys apps use to call the LLM proxy"),
+        (name = "provider-keys", description = "Provider API keys, kept by the vault; never returned"),
     )
 )]
 pub struct ApiDoc;

@@ -19,4 +19,6 @@ pub struct AppState {
     pub publisher: Publisher,
     pub routes: Arc<RouteTable>,
     pub trust_forwarded_for: bool,
+    /// The vault (provider keys), shared with the LLM proxy.
+    pub vault: crate::proxy::secrets::VaultClient,
 }

@@ -256,7 +256,11 @@ fn hint(key: &SecretString) -> String {
 }
 
 /// Checks every scope id against the caller's org; the team of a project is the key's team.
-async fn resolve_scope(state: &AppState, c: &Caller, s: ScopeInput) -> ApiResult<ScopeCols> {
+pub(crate) async fn resolve_scope(
+    state: &AppState,
+    c: &Caller,
+    s: ScopeInput,
+) -> ApiResult<ScopeCols> {
     let not_found = |field: &str| {
         let mut e = ApiError::not_found(field);
         e.field = Some(field.to_string());

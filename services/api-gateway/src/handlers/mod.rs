@@ -4,6 +4,7 @@
 pub mod account;
 pub mod orgs;
 pub mod people;
+pub mod provider_keys;
 pub mod roles;
 pub mod vkeys;
 

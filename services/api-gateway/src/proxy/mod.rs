@@ -26,8 +26,6 @@ use keyward_bus::Publisher;
 use keyward_core::ServiceName;
 use keyward_core::settings::Platform;
 use keyward_pricing::PriceBook;
-use keyward_proto::v1::vault_service_client::VaultServiceClient;
-use keyward_telemetry::{GrpcClientConfig, IdentityInjector};
 
 use crate::auth::Keys;
 use crate::state::AppState;
@@ -93,19 +91,9 @@ impl ProxyState {
     /// # Errors
     /// A configuration problem: no vault endpoint or internal token, an unloadable price book.
     pub fn new(platform: &Platform, app: &AppState, opts: Options) -> Result<Arc<Self>, String> {
-        let url = platform.endpoint(ServiceName::Vault)?;
-        let channel = keyward_telemetry::client_channel(
-            &GrpcClientConfig {
-                url: url.to_string(),
-                connect_timeout: Duration::from_secs(2),
-                request_timeout: Duration::from_secs(5),
-            },
-            platform.internal.tls.as_ref(),
-        )
-        .map_err(|e| e.to_string())?;
-        let identity = IdentityInjector::new(&platform.internal, crate::SERVICE.as_str())
-            .map_err(|e| e.to_string())?;
-        let vault = VaultServiceClient::with_interceptor(channel, identity);
+        // The REST API's vault client (one channel for both).
+        let _ = platform.endpoint(ServiceName::Vault)?;
+        let vault = app.vault.clone();
         let book = PriceBook::builtin().map_err(|e| format!("price book: {e}"))?;
         let http = keyward_providers::http_client().map_err(|e| format!("http client: {e}"))?;
         Ok(Arc::new(Self {

@@ -35,6 +35,13 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
         )
         .await;
     assert_eq!(r.status, 201);
+    let pk = gw
+        .create(
+            &owner,
+            "/api/v1/provider-keys",
+            json!({"name": "pk0", "provider": "openai", "secret": "sk-bad-input-original-01-0123456789-0123456789"}),
+        )
+        .await;
     let org = owner.org_id.clone();
     let uid = owner.user_id.clone();
 
@@ -193,6 +200,34 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
         (
             "POST",
             format!("/api/v1/virtual-keys/{key}/revoke"),
+            json!({}),
+            vec![],
+            ("bogus", json!(1)),
+        ),
+        (
+            "POST",
+            "/api/v1/provider-keys".into(),
+            json!({"name": "pk", "provider": "openai", "secret": "sk-bad-input-0123456789-0123456789-0123456789"}),
+            vec!["name", "provider", "secret"],
+            ("validate", json!("yes")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/provider-keys/{pk}/rotate"),
+            json!({"secret": "sk-bad-input-rotated-0123-0123456789-0123456789"}),
+            vec!["secret"],
+            ("grace_seconds", json!("soon")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/provider-keys/{pk}/validate"),
+            json!({}),
+            vec![],
+            ("bogus", json!(1)),
+        ),
+        (
+            "POST",
+            format!("/api/v1/provider-keys/{pk}/revoke"),
             json!({}),
             vec![],
             ("bogus", json!(1)),

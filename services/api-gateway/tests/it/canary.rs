@@ -195,6 +195,54 @@ async fn secrets_never_leak_into_responses_logs_audit_or_storage() {
     note("bad team with a key inside", &r);
     let r = gw.req("GET", "/api/v1/me", Some(&key), None).await;
     note("vkey as bearer", &r);
+
+    // A provider key through its whole life: stored, listed, read, validated, rotated (with
+    // an Azure-shaped secret refused), revoked, deleted. Its secrets never come back.
+    let pk_secret = "sk-CANARY-provider-Vb7Lq2Xr9Tn4Wm8Kd3-aR5tY8uI0pL";
+    let pk_rotated = "sk-CANARY-rotated-Hq5Zp1Yc6Ju2Ns7Ge0-bQ6wE9rT1yU";
+    secrets.push(pk_secret.into());
+    secrets.push(pk_rotated.into());
+    let created = gw
+        .req(
+            "POST",
+            "/api/v1/provider-keys",
+            Some(&owner.access),
+            Some(
+                json!({"name": "canary pk", "provider": "openai", "secret": pk_secret,
+                "base_url": "http://127.0.0.1:9/v1", "validate": true}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    note("provider key create", &created);
+    let pk = created.body["key"]["id"].as_str().unwrap().to_string();
+    for (m, p, b) in [
+        ("GET", "/api/v1/provider-keys".to_string(), None),
+        ("GET", format!("/api/v1/provider-keys/{pk}"), None),
+        ("POST", format!("/api/v1/provider-keys/{pk}/validate"), None),
+        (
+            "POST",
+            format!("/api/v1/provider-keys/{pk}/rotate"),
+            Some(json!({"secret": {"api_key": pk_secret, "endpoint": "x", "api_version": "y"}})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/provider-keys/{pk}/rotate"),
+            Some(json!({"secret": pk_rotated, "grace_seconds": 60, "validate": true})),
+        ),
+        (
+            "POST",
+            "/api/v1/provider-keys".to_string(),
+            Some(json!({"name": 5, "provider": "openai", "secret": pk_secret})),
+        ),
+        ("POST", format!("/api/v1/provider-keys/{pk}/revoke"), None),
+        ("DELETE", format!("/api/v1/provider-keys/{pk}"), None),
+        ("GET", format!("/api/v1/provider-keys/{pk}"), None),
+    ] {
+        let r = gw.req(m, &p, Some(&owner.access), b).await;
+        assert!(r.status < 500, "{m} {p}: {}", r.text);
+        note(&format!("{m} {p}"), &r);
+    }
     gw.wait_audit(|e| e.action == "virtual_key.revoke").await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 

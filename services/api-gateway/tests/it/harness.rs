@@ -83,15 +83,32 @@ impl Gw {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Gw {
-        let mut tp =
-            TestPlatform::new(&[(ServiceName::ApiGateway, &keyward_api_gateway::MIGRATOR)]).await;
-        tp.platform
-            .endpoints
-            .insert("vault".into(), format!("http://127.0.0.1:{}", free_port()));
+        let mut tp = TestPlatform::new(&[
+            (ServiceName::ApiGateway, &keyward_api_gateway::MIGRATOR),
+            (ServiceName::Vault, &keyward_vault::MIGRATOR),
+        ])
+        .await;
+        let shutdown = CancellationToken::new();
+        // The real vault, for `/provider-keys`.
+        let (vh, vg) = (free_port(), free_port());
+        let grpc_url = format!("http://127.0.0.1:{vg}");
+        let mut vcfg = keyward_vault::Config::with_addrs(
+            &format!("127.0.0.1:{vh}"),
+            &format!("127.0.0.1:{vg}"),
+            &grpc_url,
+        );
+        vcfg.kek = Some(crate::proxy_harness::KEK.to_string().into());
+        vcfg.maintenance_interval_secs = 3600;
+        let (p, c, t) = (tp.platform.clone(), vcfg.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let m = keyward_telemetry::Metrics::new().unwrap();
+            keyward_vault::run(&p, &c, m, t).await
+        });
+        tp.platform.endpoints.insert("vault".into(), grpc_url);
+        let vault_ready = format!("http://{}/readyz", vcfg.http);
         let port = free_port();
         let mut cfg = test_config(port);
         tweak(&mut cfg);
-        let shutdown = CancellationToken::new();
         let tap = start_tap(&tp, shutdown.clone()).await;
         let (p, c, t) = (tp.platform.clone(), cfg.clone(), shutdown.clone());
         tokio::spawn(async move {
@@ -114,6 +131,18 @@ impl Gw {
         })
         .await;
         assert!(up.is_some(), "gateway did not start");
+        let vault_up = eventually(Duration::from_secs(20), || {
+            let (h, u) = (http.clone(), vault_ready.clone());
+            async move {
+                h.get(u)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+            }
+        })
+        .await;
+        assert!(vault_up.is_some(), "vault did not start");
         let pool = tp.db.pool(ServiceName::ApiGateway).await;
         Gw {
             tp,
@@ -278,6 +307,7 @@ impl Gw {
         r.body["id"]
             .as_str()
             .or(r.body["invitation"]["id"].as_str())
+            .or(r.body["key"]["id"].as_str())
             .unwrap()
             .to_string()
     }

@@ -296,6 +296,55 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
         &[200],
         Other::NotFound,
     ),
+    (
+        "GET",
+        "/api/v1/provider-keys",
+        P("provider_keys", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "POST",
+        "/api/v1/provider-keys",
+        P("provider_keys", "write"),
+        &[201],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/provider-keys/{id}",
+        P("provider_keys", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "DELETE",
+        "/api/v1/provider-keys/{id}",
+        P("provider_keys", "write"),
+        &[204],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/provider-keys/{id}/validate",
+        P("provider_keys", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/provider-keys/{id}/rotate",
+        P("provider_keys", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/provider-keys/{id}/revoke",
+        P("provider_keys", "write"),
+        &[200],
+        Other::NotFound,
+    ),
 ];
 
 /// `(resource, action) → roles allowed`, parsed from docs/rbac.md.
@@ -527,8 +576,32 @@ async fn prepare(
             p(&fresh_key().await),
             (method == "PATCH").then(|| json!({"rpm": 10})),
         ),
+        ("POST", "/api/v1/provider-keys") => (path.into(), Some(provider_key_body(Some(&s.team)))),
+        (_, p_path) if p_path.starts_with("/api/v1/provider-keys/{id}") => {
+            let id = gw
+                .create(o, "/api/v1/provider-keys", provider_key_body(None))
+                .await;
+            let body = p_path.ends_with("/rotate").then(
+                || json!({"secret": format!("sk-rotated-{}-0123456789abcdef0123", uniq("s"))}),
+            );
+            (p(&id), body)
+        }
         _ => (path.into(), None),
     }
+}
+
+/// A provider key pointing at a closed local port (validation fails fast).
+fn provider_key_body(team: Option<&str>) -> Value {
+    let mut b = json!({
+        "name": uniq("pk"),
+        "provider": "openai",
+        "secret": format!("sk-matrix-{}-0123456789abcdef0123", uniq("s")),
+        "base_url": "http://127.0.0.1:9/v1",
+    });
+    if let Some(t) = team {
+        b["scope"] = json!({"team_id": t});
+    }
+    b
 }
 
 /// Digest of every row that belongs to org `org`.
