@@ -1,6 +1,5 @@
 //! Roles, schemas and migrations against the real PostgreSQL.
 
-#![expect(clippy::unwrap_used, reason = "test code")]
 
 use keyward_core::ServiceName;
 
