@@ -224,7 +224,7 @@ async fn notices(vault: &Vault) -> Result<()> {
         "UPDATE secrets s SET rotation_notice = n.level FROM ( \
            SELECT s.id, CASE WHEN now() - s.rotated_at >= make_interval(days => LEAST(s.rotation_period_days, COALESCE(o.rotation_due_days, $2))) THEN 2 \
                              WHEN now() - s.rotated_at >= make_interval(days => COALESCE(o.rotation_warn_days, $1)) THEN 1 ELSE 0 END AS level \
-           FROM secrets s LEFT JOIN org_settings o ON o.org_id = s.org_id WHERE s.status = 'active') n \
+           FROM secrets s LEFT JOIN org_settings o ON o.org_id = s.org_id WHERE s.status = 'active' AND s.kind = 'provider_key') n \
          WHERE s.id = n.id AND n.level > s.rotation_notice \
          RETURNING s.id, s.org_id, EXTRACT(day FROM now() - s.rotated_at)::int, n.level::int2",
     )
@@ -244,7 +244,7 @@ async fn notices(vault: &Vault) -> Result<()> {
     }
     let days = i32::try_from(vault.cfg.expiry_warn_days).unwrap_or(14);
     let expiring: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
-        "UPDATE secrets SET expiry_notice_sent = true WHERE status = 'active' AND NOT expiry_notice_sent \
+        "UPDATE secrets SET expiry_notice_sent = true WHERE status = 'active' AND kind = 'provider_key' AND NOT expiry_notice_sent \
          AND expires_at IS NOT NULL AND expires_at <= now() + make_interval(days => $1) \
          RETURNING id, org_id, expires_at",
     )
