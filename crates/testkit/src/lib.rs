@@ -104,11 +104,11 @@ pub async fn fresh_database(migrations: &[(ServiceName, &Migrator)]) -> TestDb {
     TestDb { name, cfg }
 }
 
-/// Drops test databases older than two hours (left behind by killed runs).
+/// Drops test databases older than 30 minutes (left behind by killed runs).
 async fn drop_stale(admin: &mut PgConnection) {
     let cutoff = uuid::Uuid::now_v7()
         .get_timestamp()
-        .map(|t| t.to_unix().0.saturating_sub(7200))
+        .map(|t| t.to_unix().0.saturating_sub(1800))
         .unwrap_or(0);
     let names: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'kwt\\_%'")
