@@ -1,6 +1,5 @@
 //! Roles, schemas and migrations against the real PostgreSQL.
 
-
 use keyward_core::ServiceName;
 
 static DEMO: sqlx::migrate::Migrator = sqlx::migrate!("tests/it/migrations");

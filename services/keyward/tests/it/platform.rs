@@ -124,7 +124,11 @@ async fn bad_config_exits_64_with_a_clear_message() {
     // The gateway refuses to start without its persistent secrets (other services don't need them).
     let dev = repo.join("config/dev.toml");
     let text = std::fs::read_to_string(&dev).unwrap();
-    let without: String = text.lines().filter(|l| !l.starts_with("vkey_pepper")).collect::<Vec<_>>().join("\n");
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("vkey_pepper"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let path = dir.path().join("no-pepper.toml");
     std::fs::write(&path, without).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
