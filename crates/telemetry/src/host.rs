@@ -99,7 +99,8 @@ impl Host {
         let token = self.shutdown();
         // A pre-bound listener skips the builder's TCP settings: without TCP_NODELAY, a response
         // written in several frames waits ~40 ms for the peer's delayed ACK (Nagle).
-        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         self.spawn("grpc", async move {
             router
                 .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
