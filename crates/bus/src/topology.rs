@@ -71,11 +71,12 @@ impl Topology {
         }
     }
 
-    /// Namespaced (test) queues delete themselves after 10 idle minutes, so test runs leave no
-    /// quorum queues behind on a shared broker. Production queues (no namespace) never expire.
+    /// Namespaced (test) queues delete themselves after a minute unused, so test runs don't pile
+    /// up quorum queues (each holds file descriptors) on a shared broker. Production queues (no
+    /// namespace) never expire.
     fn expire_if_namespaced(&self, args: &mut FieldTable) {
         if !self.namespace.is_empty() {
-            args.insert("x-expires".into(), AMQPValue::LongInt(600_000));
+            args.insert("x-expires".into(), AMQPValue::LongInt(60_000));
         }
     }
 
