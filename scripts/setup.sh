@@ -44,6 +44,11 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   installed python3-venv || missing+=(python3-venv)
   command -v python3 >/dev/null || missing+=(python3)
 fi
+# The TimescaleDB storage tests run PGlite under Node.js.
+if ! command -v npm >/dev/null; then
+  installed nodejs || missing+=(nodejs)
+  installed npm || missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || die "please install: ${missing[*]} (this script knows apt only)"
   say "installing ${missing[*]} (apt)"
