@@ -66,12 +66,12 @@ mod tests {
     #[test]
     fn keeps_known_prefixes_and_last4() {
         let cases = [
-            ("sk-proj-abcdefghijklmnopqrstuvwxyz1234", "sk-proj-…1234"),
+            ("sk-proj-FAKEfakeFAKEfakeFAKEfakeFAKE1234", "sk-proj-…1234"),
             (
-                "sk-ant-api03-abcdefghijklmnopqrstuvwxyz-9876",
+                "sk-ant-api03-FAKEfakeFAKEfakeFAKEfakeFA-9876",
                 "sk-ant-…9876",
             ),
-            ("sk-svcacct-abcdefghijklmnopqrst-xyzw", "sk-svcacct-…xyzw"),
+            ("sk-svcacct-FAKEfakeFAKEfakeFAKE-xyzw", "sk-svcacct-…xyzw"),
             ("sk-abcdefghijklmnopqrstuvwxyzABCD", "sk-…ABCD"),
             ("AIzaSyA1234567890abcdefghijklmnopqrs", "AIza…pqrs"),
             ("AKIAIOSFODNN7EXAMPLE", "AKIA…MPLE"),

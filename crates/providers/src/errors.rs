@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn upstream_auth_failures_are_gateway_errors_without_the_key() {
-        let key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+        let key = "sk-proj-FAKEfakeFAKEfakeFAKEfakeFAKE0123456789";
         let body = format!(
             r#"{{"error":{{"message":"Incorrect API key provided: {key}","code":"invalid_api_key"}}}}"#
         );

@@ -219,7 +219,7 @@ mod tests {
             err.contains("openai, anthropic, gemini, bedrock, azure"),
             "{err}"
         );
-        let key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+        let key = "sk-proj-FAKEfakeFAKEfakeFAKEfakeFAKE0123456789";
         let err = key.parse::<Provider>().unwrap_err().to_string();
         assert!(!err.contains(key), "{err}");
     }

@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn client_messages_keep_model_names_but_not_keys() {
         let out = scrub_for_client(
-            "model claude-3-5-sonnet-20240620 not found for key sk-ant-api03-abcdefghijklmnopqrstuvwxyz \
+            "model claude-3-5-sonnet-20240620 not found for key sk-ant-api03-FAKEabcdefghijklmnopqrstuvwxyz \
              (sk-proj-********wxyz)",
             &[],
         );
