@@ -15,8 +15,7 @@ use crate::handlers::{account, orgs, people, provider_keys as pk, roles, vkeys};
 use crate::routes::{Access, Access::Perm, Api};
 use crate::state::AppState;
 
-/// Every `/api/v1` route with its access rule. Audit routes join here when the audit client
-/// lands.
+/// Every `/api/v1` route with its access rule.
 pub fn api() -> Api {
     use Access::{Public, Session};
     let (get, post, patch, put, delete) = (
@@ -313,7 +312,37 @@ pub fn api() -> Api {
             Perm(R::ProviderKeys, A::Write),
             pk::revoke,
         );
+    audit_routes(&mut a);
     a
+}
+
+/// The audit trail (audit service) and a provider key's access log.
+fn audit_routes(a: &mut Api) {
+    use crate::handlers::audit_trail as au;
+    a.route(
+        Method::GET,
+        "/api/v1/provider-keys/{id}/access-log",
+        Perm(R::ProviderKeys, A::Read),
+        au::access_log,
+    )
+    .route(
+        Method::GET,
+        "/api/v1/audit",
+        Perm(R::Audit, A::Read),
+        au::query,
+    )
+    .route(
+        Method::GET,
+        "/api/v1/audit/verify",
+        Perm(R::Audit, A::Read),
+        au::verify,
+    )
+    .route(
+        Method::GET,
+        "/api/v1/audit/export",
+        Perm(R::Audit, A::Read),
+        au::export,
+    );
 }
 
 /// The OpenAPI document, rendered once.
@@ -393,7 +422,7 @@ pub fn app(
         .route("/openapi.json", web::get().to(openapi))
         .route("/docs", web::get().to(docs))
         .configure(|c| api().register(c))
-        .default_service(web::to(crate::routes::not_found))
+        .default_service(web::to(crate::dashboard::fallback))
 }
 
 /// Keeps the route table next to the app that serves it.

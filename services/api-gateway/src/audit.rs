@@ -21,6 +21,15 @@ pub struct Ctx {
     pub caller: Option<Caller>,
 }
 
+impl Ctx {
+    /// The signed-in caller (401 when there is none; the middleware normally answers first).
+    pub fn signed_in(&self) -> Result<&Caller, ApiError> {
+        self.caller
+            .as_ref()
+            .ok_or_else(|| ApiError::unauthenticated("sign in first"))
+    }
+}
+
 impl FromRequest for Ctx {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;

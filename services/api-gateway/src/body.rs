@@ -185,19 +185,31 @@ pub mod num {
     use serde::{Deserialize, Deserializer, de::Error as _};
 
     pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        opt_whole(d)
+    }
+
+    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        opt_whole(d)
+    }
+
+    fn opt_whole<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + std::str::FromStr,
+    {
         #[derive(Deserialize)]
         #[serde(untagged)]
-        enum Raw {
-            N(u32),
+        enum Raw<T> {
+            N(T),
             S(String),
         }
-        match Option::<Raw>::deserialize(d)? {
+        match Option::<Raw<T>>::deserialize(d)? {
             None => Ok(None),
             Some(Raw::N(n)) => Ok(Some(n)),
             Some(Raw::S(s)) => s
                 .parse()
                 .map(Some)
-                .map_err(|_| D::Error::custom(format!("`{s}` is not a whole number"))),
+                .map_err(|_| D::Error::custom(format!("`{s}` is not a whole number in range"))),
         }
     }
 }

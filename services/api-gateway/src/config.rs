@@ -32,6 +32,14 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     #[serde(default)]
     pub auth: AuthConfig,
+    /// The built web dashboard (`web/dist`, relative to the working directory). Without an
+    /// `index.html` there, `/` says how to build it.
+    #[serde(default = "default_web_dir")]
+    pub web_dir: std::path::PathBuf,
+}
+
+fn default_web_dir() -> std::path::PathBuf {
+    "web/dist".into()
 }
 
 impl Config {
@@ -45,6 +53,7 @@ impl Config {
             totp_key: None,
             trust_forwarded_for: false,
             auth: AuthConfig::default(),
+            web_dir: default_web_dir(),
         }
     }
 }

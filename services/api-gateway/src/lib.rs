@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authz;
 pub mod body;
 mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod handlers;
@@ -18,6 +19,7 @@ pub mod request_id;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +83,7 @@ pub async fn state(
         tracing::warn!(error = %e, "authorization policy not loaded yet; retrying in the background");
     }
     let vault = vault_client(platform)?;
+    let upstreams = upstream::Upstreams::new(platform, SERVICE.as_str())?;
     Ok(web::Data::new(AppState {
         pool,
         authz,
@@ -90,6 +93,7 @@ pub async fn state(
         routes: app::route_table(),
         trust_forwarded_for: cfg.trust_forwarded_for,
         vault,
+        upstreams,
     }))
 }
 
@@ -187,7 +191,24 @@ pub async fn run_with(
     );
 
     let (readiness, metrics) = (host.readiness.clone(), host.metrics.clone());
-    let server = http_server(cfg, state, proxy, readiness, metrics)?;
+    let assets = web::Data::new(
+        crate::dashboard::WebAssets::load(&cfg.web_dir).map_err(|e| {
+            Error::Config(format!(
+                "cannot read the dashboard files in {}: {e}",
+                cfg.web_dir.display()
+            ))
+        })?,
+    );
+    match assets.dir() {
+        Some(dir) => {
+            tracing::info!(dir = %dir.display(), files = assets.len(), "serving the web dashboard")
+        }
+        None => tracing::warn!(
+            dir = %cfg.web_dir.display(),
+            "the web dashboard is not built (no index.html); `/` says how to build it"
+        ),
+    }
+    let server = http_server(cfg, state, proxy, assets, readiness, metrics)?;
     host.spawn_http("http", server);
     tracing::info!(http = %cfg.http, "api-gateway started");
     host.wait().await?;
@@ -219,12 +240,14 @@ fn http_server(
     cfg: &Config,
     state: web::Data<AppState>,
     proxy: Arc<proxy::ProxyState>,
+    assets: web::Data<crate::dashboard::WebAssets>,
     readiness: Readiness,
     metrics: Metrics,
 ) -> Result<actix_web::dev::Server, Error> {
     let mut server = HttpServer::new(move || {
         let p = proxy.clone();
         app::app(state.clone(), readiness.clone(), metrics.clone())
+            .app_data(assets.clone())
             .configure(move |c| proxy::configure(c, p))
     })
     .disable_signals()

@@ -3,13 +3,13 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{account, orgs, people, provider_keys, roles, vkeys};
+use crate::handlers::{account, audit_trail, orgs, people, provider_keys, roles, vkeys};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Keyward API",
-        description = "Management API of Keyward: identity, organizations, RBAC and virtual keys. \
+        description = "Management API of Keyward: identity, organizations, RBAC, virtual keys, provider keys and the audit trail. \
                        Errors are `{\"error\":{\"code\",\"message\",\"request_id\"}}`.",
         version = "1"
     ),
@@ -27,6 +27,7 @@ use crate::handlers::{account, orgs, people, provider_keys, roles, vkeys};
         vkeys::list, vkeys::create, vkeys::get, vkeys::update, vkeys::rotate, vkeys::revoke,
         provider_keys::list, provider_keys::create, provider_keys::get, provider_keys::delete,
         provider_keys::validate, provider_keys::rotate, provider_keys::revoke,
+        audit_trail::access_log, audit_trail::query, audit_trail::verify, audit_trail::export,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -37,6 +38,7 @@ use crate::handlers::{account, orgs, people, provider_keys, roles, vkeys};
         (name = "roles", description = "RBAC: roles and assignments (docs/rbac.md)"),
         (name = "virtual-keys", description = "Keys apps use to call the LLM proxy"),
         (name = "provider-keys", description = "Provider API keys, kept by the vault; never returned"),
+        (name = "audit", description = "The tamper-evident audit trail: query, verify, export"),
     )
 )]
 pub struct ApiDoc;

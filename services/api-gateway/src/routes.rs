@@ -115,8 +115,3 @@ impl Api {
 async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::method_not_allowed())
 }
-
-/// For unknown paths.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("route"))
-}

@@ -8,20 +8,13 @@ use crate::audit::{self, Ctx, Record};
 use crate::auth::jwt::PRIVILEGED_ROLES;
 use crate::auth::password::Hasher;
 use crate::auth::{tokens, totp};
-use crate::authz::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{invitations, login, members, orgs, roles, sessions};
 
-fn caller(ctx: &Ctx) -> ApiResult<&Caller> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| ApiError::unauthenticated("sign in first"))
-}
-
 /// Starts TOTP enrolment: a new secret, shown once, confirmed by the first valid code.
 pub async fn totp_enroll(state: &AppState, ctx: &Ctx) -> ApiResult<(String, String)> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let secret = totp::new_secret()?;
     let sealed = totp::seal(&state.keys.totp, &c.user_id.to_string(), &secret)?;
     let mut conn = state.pool.acquire().await?;
@@ -40,7 +33,7 @@ pub async fn totp_enroll(state: &AppState, ctx: &Ctx) -> ApiResult<(String, Stri
 
 /// Confirms enrolment with a code; this sign-in then counts as TOTP-verified.
 pub async fn totp_confirm(state: &AppState, ctx: &Ctx, code: &str) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let mut tx = state.pool.begin().await?;
     let Some(row) = crate::store::totp::get(&mut tx, c.user_id.uuid()).await? else {
         return Err(ApiError::unprocessable(
@@ -73,7 +66,7 @@ pub async fn totp_confirm(state: &AppState, ctx: &Ctx, code: &str) -> ApiResult<
 
 /// Turns TOTP off with a current code, unless the org requires it of the caller.
 pub async fn totp_disable(state: &AppState, ctx: &Ctx, code: &str) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let org = orgs::get(&state.pool, c.org_id.uuid())
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
@@ -113,7 +106,7 @@ pub async fn change_password(
     current: SecretString,
     new: SecretString,
 ) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     Hasher::check_strength("new_password", &new)?;
     let mut conn = state.pool.acquire().await?;
     let user = members::by_id(&mut conn, c.user_id.uuid())

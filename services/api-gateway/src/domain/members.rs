@@ -13,12 +13,6 @@ use crate::state::AppState;
 use crate::store::invitations::{self, Invitation};
 use crate::store::members::{self, Member};
 
-fn caller(ctx: &Ctx) -> ApiResult<&Caller> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| ApiError::unauthenticated("sign in first"))
-}
-
 pub async fn list(
     state: &AppState,
     c: &Caller,
@@ -51,7 +45,7 @@ pub async fn get(state: &AppState, c: &Caller, id: Uuid) -> ApiResult<Member> {
 }
 
 pub async fn rename(state: &AppState, ctx: &Ctx, id: Uuid, name: &str) -> ApiResult<Member> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = members::get(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
@@ -76,7 +70,7 @@ pub async fn rename(state: &AppState, ctx: &Ctx, id: Uuid, name: &str) -> ApiRes
 /// Removes a member from the org (their roles and sessions here end). Only an owner removes an
 /// owner, and the last owner stays.
 pub async fn remove(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = members::get(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
@@ -161,7 +155,7 @@ pub async fn invite(
     role: &str,
     team: Option<Uuid>,
 ) -> ApiResult<(Invitation, SecretString)> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let email = normalize_email("email", email)?;
     if let Some(t) = team {
         super::orgs::check_team(state, c, "team_id", t).await?;
@@ -200,7 +194,7 @@ pub async fn invite(
 }
 
 pub async fn revoke_invitation(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let mut tx = state.pool.begin().await?;
     let inv = invitations::get(&mut tx, c.org_id.uuid(), id)
         .await?

@@ -15,15 +15,9 @@ use crate::store::projects::Project;
 use crate::store::teams::Team;
 use crate::store::{members, orgs, projects, roles, teams, vkeys};
 
-fn caller(ctx: &Ctx) -> ApiResult<&Caller> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| ApiError::unauthenticated("sign in first"))
-}
-
 /// Creates an org; the caller becomes its owner.
 pub async fn create_org(state: &AppState, ctx: &Ctx, name: &str) -> ApiResult<Org> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let name = check_name("name", name)?;
     let mut tx = state.pool.begin().await?;
     let org = orgs::create(&mut tx, &name)
@@ -67,7 +61,7 @@ pub async fn update_org(
     name: Option<&str>,
     require_totp: Option<bool>,
 ) -> ApiResult<Org> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = get_org(state, c, id).await?;
     ensure_org_wide(c, Resource::Org)?;
     let name = name.map(|n| check_name("name", n)).transpose()?;
@@ -123,7 +117,7 @@ pub async fn create_team(
     name: &str,
     description: &str,
 ) -> ApiResult<Team> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     ensure_org_wide(c, Resource::Teams)?;
     let (name, description) = (
         check_name("name", name)?,
@@ -149,7 +143,7 @@ pub async fn update_team(
     name: Option<&str>,
     description: Option<&str>,
 ) -> ApiResult<Team> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = teams::get(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
@@ -181,7 +175,7 @@ pub async fn update_team(
 }
 
 pub async fn delete_team(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = teams::get(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("team"))?;
@@ -254,7 +248,7 @@ pub async fn create_project(
     description: &str,
     team: Option<Uuid>,
 ) -> ApiResult<Project> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let (name, description) = (
         check_name("name", name)?,
         check_description("description", description)?,
@@ -284,7 +278,7 @@ pub async fn update_project(
     description: Option<&str>,
     team: Option<Option<Uuid>>,
 ) -> ApiResult<Project> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = projects::get(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;
@@ -326,7 +320,7 @@ pub async fn update_project(
 }
 
 pub async fn delete_project(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = projects::get(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;

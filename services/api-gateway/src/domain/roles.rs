@@ -53,12 +53,6 @@ pub struct Role {
     pub permissions: Vec<Permission>,
 }
 
-fn caller(ctx: &Ctx) -> ApiResult<&Caller> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| ApiError::unauthenticated("sign in first"))
-}
-
 fn builtin_description(name: &str) -> &'static str {
     match name {
         "owner" => "Everything, including granting and removing owners",
@@ -160,7 +154,7 @@ pub async fn create(
     description: &str,
     permissions: &[Permission],
 ) -> ApiResult<Role> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     ensure_org_wide(c, Resource::Roles)?;
     check_role_name(name)?;
     let description = check_description("description", description)?;
@@ -191,7 +185,7 @@ pub async fn update(
     description: Option<&str>,
     permissions: &[Permission],
 ) -> ApiResult<Role> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = get(state, c, name).await?;
     ensure_org_wide(c, Resource::Roles)?;
     if before.builtin {
@@ -223,7 +217,7 @@ pub async fn update(
 
 /// Deletes a custom role that nobody holds.
 pub async fn delete(state: &AppState, ctx: &Ctx, name: &str) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let before = get(state, c, name).await?;
     ensure_org_wide(c, Resource::Roles)?;
     if before.builtin {
@@ -267,7 +261,7 @@ pub async fn assign(
     role: &str,
     team: Option<Uuid>,
 ) -> ApiResult<Assignment> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     if members::get(&state.pool, c.org_id.uuid(), user)
         .await?
         .is_none()
@@ -304,7 +298,7 @@ pub async fn assign(
 
 /// Removes an assignment; only an owner removes an owner's, and never the last owner's.
 pub async fn unassign(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<()> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let mut tx = state.pool.begin().await?;
     let a = store::get_assignment(&mut tx, c.org_id.uuid(), id)
         .await?

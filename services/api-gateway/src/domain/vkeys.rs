@@ -20,12 +20,6 @@ use crate::state::AppState;
 use crate::store::vkeys::{self as store, ScopeCols, VkeyFields};
 use crate::store::{members, projects};
 
-fn caller(ctx: &Ctx) -> ApiResult<&Caller> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| ApiError::unauthenticated("sign in first"))
-}
-
 pub async fn list(
     state: &AppState,
     c: &Caller,
@@ -59,7 +53,7 @@ pub async fn create(
     ctx: &Ctx,
     input: CreateVkey,
 ) -> ApiResult<(VirtualKey, SecretString)> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let name = check_name("name", &input.name)?;
     let scope = resolve_scope(state, c, input.scope.unwrap_or_default()).await?;
     ensure_target(state, c, Resource::VirtualKeys, scope.team_id)?;
@@ -106,7 +100,7 @@ pub async fn update(
     id: Uuid,
     patch: UpdateVkey,
 ) -> ApiResult<VirtualKey> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let mut tx = state.pool.begin().await?;
     let row = store::get(&mut tx, c.org_id.uuid(), id)
         .await?
@@ -175,7 +169,7 @@ pub async fn rotate(
     id: Uuid,
     grace_secs: Option<u64>,
 ) -> ApiResult<(VirtualKey, SecretString)> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let grace = grace_secs.unwrap_or(3600);
     if grace > state.auth.vkey_max_grace_secs {
         return Err(ApiError::unprocessable(
@@ -214,7 +208,7 @@ pub async fn rotate(
 
 /// Revokes a key (and any grace-period predecessor) at once.
 pub async fn revoke(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<VirtualKey> {
-    let c = caller(ctx)?;
+    let c = ctx.signed_in()?;
     let mut tx = state.pool.begin().await?;
     let row = store::get(&mut tx, c.org_id.uuid(), id)
         .await?

@@ -2,6 +2,7 @@
 //! description (`utoipa::path`).
 
 pub mod account;
+pub mod audit_trail;
 pub mod orgs;
 pub mod people;
 pub mod provider_keys;

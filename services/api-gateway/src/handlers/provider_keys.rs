@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use keyward_core::ErrorCode;
 use keyward_proto::v1::{self as pb, actor};
 use keyward_providers::Provider;
 use serde::{Deserialize, Serialize};
@@ -271,36 +270,7 @@ impl From<pb::ValidationResult> for Validation {
 
 /// A vault status as a REST error; ids the vault does not know (or keeps from this org) are 404.
 fn vault_error(status: &tonic::Status) -> ApiError {
-    let message = keyward_crypto::redact(status.message()).into_owned();
-    match ErrorCode::from_grpc(status.code()) {
-        ErrorCode::NotFound | ErrorCode::PermissionDenied => ApiError::not_found(WHAT),
-        ErrorCode::Unavailable | ErrorCode::Timeout => {
-            tracing::warn!(code = ?status.code(), "vault unavailable");
-            ApiError::unavailable("the key vault is unavailable; try again")
-        }
-        ErrorCode::Internal | ErrorCode::Unauthenticated => {
-            ApiError::internal(&format!("vault: {:?}: {message}", status.code()))
-        }
-        ErrorCode::InvalidArgument => match message.split_once(": ") {
-            // The vault names the field first (`secret: …`).
-            Some((field, rest))
-                if !field.is_empty()
-                    && field
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
-            {
-                ApiError::invalid(field, rest)
-            }
-            _ => ApiError::invalid("", message),
-        },
-        code => ApiError::new(code, message),
-    }
-}
-
-fn caller(ctx: &Ctx) -> ApiResult<&Caller> {
-    ctx.caller
-        .as_ref()
-        .ok_or_else(|| ApiError::unauthenticated("sign in first"))
+    crate::upstream::grpc_error(keyward_core::ServiceName::Vault, WHAT, status)
 }
 
 fn request_ctx(ctx: &Ctx, c: &Caller) -> pb::RequestContext {
@@ -324,7 +294,12 @@ fn key_ref(ctx: &Ctx, c: &Caller, id: Uuid) -> pb::KeyRef {
 }
 
 /// The key's metadata, if the caller may read it (otherwise 404).
-async fn fetch(state: &AppState, ctx: &Ctx, c: &Caller, id: Uuid) -> ApiResult<ProviderKey> {
+pub(crate) async fn fetch(
+    state: &AppState,
+    ctx: &Ctx,
+    c: &Caller,
+    id: Uuid,
+) -> ApiResult<ProviderKey> {
     let key = state
         .vault
         .clone()
@@ -384,7 +359,7 @@ pub async fn list(
     ctx: Ctx,
     q: Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     let limit = crate::domain::page_limit(q.0.limit)?;
     let r = state
         .vault
@@ -422,7 +397,7 @@ pub async fn create(
     ctx: Ctx,
     body: Json<CreateProviderKey>,
 ) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     let input = body.0;
     let name = check_name("name", &input.name)?;
     let scope =
@@ -463,14 +438,14 @@ pub async fn create(
 #[utoipa::path(operation_id = "get_provider_key", get, path = "/api/v1/provider-keys/{id}", tag = "provider-keys", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ProviderKey), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, ctx: Ctx, id: PathId) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     Ok(HttpResponse::Ok().json(fetch(&state, &ctx, c, id.0).await?))
 }
 
 #[utoipa::path(operation_id = "delete_provider_key", delete, path = "/api/v1/provider-keys/{id}", tag = "provider-keys", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, ctx: Ctx, id: PathId) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     fetch_for_write(&state, &ctx, c, id.0).await?;
     state
         .vault
@@ -490,7 +465,7 @@ pub async fn validate(
     id: PathId,
     _body: JsonOrEmpty<Empty>,
 ) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     fetch_for_write(&state, &ctx, c, id.0).await?;
     let r = state
         .vault
@@ -515,7 +490,7 @@ pub async fn rotate(
     id: PathId,
     body: Json<RotateProviderKey>,
 ) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     let input = body.0;
     let key = fetch_for_write(&state, &ctx, c, id.0).await?;
     let provider: Provider = key
@@ -554,7 +529,7 @@ pub async fn revoke(
     id: PathId,
     _body: JsonOrEmpty<Empty>,
 ) -> ApiResult<HttpResponse> {
-    let c = caller(&ctx)?;
+    let c = ctx.signed_in()?;
     fetch_for_write(&state, &ctx, c, id.0).await?;
     let r = state
         .vault

@@ -8,10 +8,12 @@
     reason = "test helpers fail loudly on a broken environment"
 )]
 
+mod audit_routes;
 mod auth_flows;
 mod bad_input;
 mod bootstrap;
 mod canary;
+mod dashboard;
 mod harness;
 mod matrix;
 mod openapi;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Gw, PASSWORD, Session};
+use crate::harness::{Extra, Gw, PASSWORD, Session};
 
 const ROLES: [&str; 6] = [
     "owner",
@@ -345,6 +345,34 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
         &[200],
         Other::NotFound,
     ),
+    (
+        "GET",
+        "/api/v1/provider-keys/{id}/access-log",
+        P("provider_keys", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/audit",
+        P("audit", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "GET",
+        "/api/v1/audit/verify",
+        P("audit", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/audit/export",
+        P("audit", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
 ];
 
 /// `(resource, action) → roles allowed`, parsed from docs/rbac.md.
@@ -577,6 +605,7 @@ async fn prepare(
             (method == "PATCH").then(|| json!({"rpm": 10})),
         ),
         ("POST", "/api/v1/provider-keys") => (path.into(), Some(provider_key_body(Some(&s.team)))),
+        ("GET", "/api/v1/audit/export") => (format!("{path}?format=ndjson"), None),
         (_, p_path) if p_path.starts_with("/api/v1/provider-keys/{id}") => {
             let id = gw
                 .create(o, "/api/v1/provider-keys", provider_key_body(None))
@@ -652,7 +681,7 @@ async fn secrets_of(gw: &Gw, s: &Side) -> Vec<String> {
 
 #[tokio::test]
 async fn authorization_matrix_every_route_role_and_org() {
-    let gw = Gw::start().await;
+    let gw = Gw::start_full(&[Extra::Audit], |_| {}).await;
     let table = doc_table();
 
     // The table must name exactly the registered routes.

@@ -1,4 +1,4 @@
-//! `keyward login|logout|vkeys|users|teams`: the REST API from a terminal.
+//! `keyward login|logout|keys|vkeys|users|teams`: the REST API from a terminal.
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
@@ -24,6 +24,17 @@ pub enum ClientCommand {
     Login(LoginArgs),
     /// Sign out: end the session on the server and delete the stored credentials.
     Logout,
+    /// Provider API keys (OpenAI, Anthropic, …), kept encrypted by the vault.
+    ///
+    /// Secrets are never taken as arguments (they would show in `ps` and shell history): they
+    /// are read from KEYWARD_PROVIDER_SECRET, else prompted for, else read from stdin. Bedrock
+    /// and Azure take a JSON object, e.g. {"api_key":"…","endpoint":"…","api_version":"…"}.
+    Keys {
+        #[command(subcommand)]
+        action: KeyAction,
+        #[command(flatten)]
+        out: Out,
+    },
     /// Virtual keys (`kw_…`) that apps use to call the LLM proxy.
     Vkeys {
         #[command(subcommand)]
@@ -112,6 +123,57 @@ pub enum VkeyAction {
 }
 
 #[derive(Subcommand, Clone)]
+pub enum KeyAction {
+    /// Store a provider key (the secret is read as described above).
+    Add {
+        /// A name to recognise it by.
+        #[arg(long)]
+        name: String,
+        /// openai, anthropic, gemini, bedrock, azure, cohere, mistral, perplexity or
+        /// openai-compatible.
+        #[arg(long)]
+        provider: String,
+        /// Scope it to a team (id); default: the whole organization.
+        #[arg(long)]
+        team: Option<String>,
+        /// Scope it to a project (id).
+        #[arg(long)]
+        project: Option<String>,
+        /// Scope it to a member (user id).
+        #[arg(long)]
+        user: Option<String>,
+        /// A different API address (proxies, self-hosted OpenAI-compatible servers).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Store it without checking it against the provider first.
+        #[arg(long)]
+        no_validate: bool,
+    },
+    /// List keys you may see (metadata only; secrets are never shown).
+    List {
+        /// Only this provider's keys.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Check a stored key against its provider now.
+    Validate { id: String },
+    /// Replace a key's secret (read as described above).
+    Rotate {
+        id: String,
+        /// How long the old secret keeps working, in seconds.
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: u32,
+        /// Store it without checking it against the provider first.
+        #[arg(long)]
+        no_validate: bool,
+    },
+    /// Revoke a key at once: it is never used again.
+    Revoke { id: String },
+    /// Who used or changed a key, newest first (the audit trail).
+    AccessLog { id: String },
+}
+
+#[derive(Subcommand, Clone)]
 pub enum UserAction {
     /// List members.
     List,
@@ -186,6 +248,7 @@ async fn dispatch(cmd: ClientCommand) -> anyhow::Result<()> {
             note("signed out");
             Ok(())
         }
+        ClientCommand::Keys { action, out } => keys(action, out).await,
         ClientCommand::Vkeys { action, out } => vkeys(action, out).await,
         ClientCommand::Users { action, out } => users(action, out).await,
         ClientCommand::Teams { action, out } => teams(action, out).await,
@@ -223,6 +286,187 @@ async fn login(a: LoginArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A provider secret from KEYWARD_PROVIDER_SECRET, a prompt, or stdin; a JSON object stays one.
+fn read_secret() -> anyhow::Result<Value> {
+    let raw = match std::env::var("KEYWARD_PROVIDER_SECRET") {
+        Ok(v) => v,
+        Err(_) if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password("Provider secret: ").context("cannot read the secret")?
+        }
+        Err(_) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+                .context("cannot read the secret from stdin")?;
+            text
+        }
+    };
+    let raw = raw.trim();
+    anyhow::ensure!(!raw.is_empty(), "no secret given (stdin was empty)");
+    if raw.starts_with('{') {
+        let v: Value = serde_json::from_str(raw)
+            .map_err(|_| anyhow::anyhow!("the secret looks like JSON but does not parse"))?;
+        return Ok(v);
+    }
+    Ok(json!(raw))
+}
+
+/// Scope object of `--team/--project/--user`, if any was given.
+fn scope_of(team: Option<String>, project: Option<String>, user: Option<String>) -> Option<Value> {
+    let scope: serde_json::Map<String, Value> = [
+        ("team_id", team),
+        ("project_id", project),
+        ("user_id", user),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v))))
+    .collect();
+    (!scope.is_empty()).then_some(Value::Object(scope))
+}
+
+const KEY_COLUMNS: [&str; 8] = [
+    "id",
+    "name",
+    "provider",
+    "masked",
+    "status",
+    "health",
+    "version",
+    "last_used_at",
+];
+
+/// Prints a stored/rotated key and its validation, if any.
+fn key_result(r: &Value, json_out: bool) {
+    if json_out {
+        object(r, true);
+        return;
+    }
+    object(&r["key"], false);
+    if let Some(v) = r.get("validation").filter(|v| !v.is_null()) {
+        line(&format!(
+            "validation  {} {}",
+            v["outcome"].as_str().unwrap_or("-"),
+            v["message"].as_str().unwrap_or("")
+        ));
+    }
+}
+
+async fn keys(action: KeyAction, out: Out) -> anyhow::Result<()> {
+    let mut s = Session::load(out.url.as_deref())?;
+    match action {
+        KeyAction::Add {
+            name,
+            provider,
+            team,
+            project,
+            user,
+            base_url,
+            no_validate,
+        } => {
+            let secret = read_secret()?;
+            let mut body = json!({"name": name, "provider": provider, "secret": secret,
+                "validate": !no_validate});
+            if let Some(scope) = scope_of(team, project, user) {
+                body["scope"] = scope;
+            }
+            if let Some(u) = base_url {
+                body["base_url"] = json!(u);
+            }
+            let r = s
+                .call(Method::POST, "/api/v1/provider-keys", Some(&body))
+                .await?;
+            key_result(&r, out.json);
+        }
+        KeyAction::List { provider } => {
+            let mut items = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let mut url = "/api/v1/provider-keys?limit=200".to_string();
+                if let Some(p) = &provider {
+                    url.push_str(&format!("&provider={}", query_value(p)?));
+                }
+                if let Some(a) = &after {
+                    url.push_str(&format!("&after={}", query_value(a)?));
+                }
+                let page = s.call(Method::GET, &url, None).await?;
+                items.extend(page["items"].as_array().cloned().unwrap_or_default());
+                match page["next_cursor"].as_str() {
+                    Some(c) => after = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            table(&items, &KEY_COLUMNS, out.json);
+        }
+        KeyAction::Validate { id } => {
+            let v = s
+                .call(
+                    Method::POST,
+                    &item("provider-keys", &id, "/validate")?,
+                    None,
+                )
+                .await?;
+            object(&v, out.json);
+        }
+        KeyAction::Rotate {
+            id,
+            grace_seconds,
+            no_validate,
+        } => {
+            let secret = read_secret()?;
+            let body = json!({"secret": secret, "grace_seconds": grace_seconds,
+                "validate": !no_validate});
+            let r = s
+                .call(
+                    Method::POST,
+                    &item("provider-keys", &id, "/rotate")?,
+                    Some(&body),
+                )
+                .await?;
+            key_result(&r, out.json);
+        }
+        KeyAction::Revoke { id } => {
+            let k = s
+                .call(Method::POST, &item("provider-keys", &id, "/revoke")?, None)
+                .await?;
+            object(&k, out.json);
+        }
+        KeyAction::AccessLog { id } => {
+            let page = s
+                .call(
+                    Method::GET,
+                    &item("provider-keys", &id, "/access-log")?,
+                    None,
+                )
+                .await?;
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            table(
+                &items,
+                &[
+                    "occurred_at",
+                    "action",
+                    "outcome",
+                    "actor.kind",
+                    "actor.id",
+                    "service",
+                    "reason",
+                ],
+                out.json,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A query-string value made of safe characters only.
+fn query_value(v: &str) -> anyhow::Result<&str> {
+    anyhow::ensure!(
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')),
+        "`{v}` contains characters that are not allowed here"
+    );
+    Ok(v)
+}
+
 async fn vkeys(action: VkeyAction, out: Out) -> anyhow::Result<()> {
     let mut s = Session::load(out.url.as_deref())?;
     match action {
@@ -237,16 +481,8 @@ async fn vkeys(action: VkeyAction, out: Out) -> anyhow::Result<()> {
             expires_at,
         } => {
             let mut body = json!({"name": name});
-            let scope: serde_json::Map<String, Value> = [
-                ("team_id", team),
-                ("project_id", project),
-                ("user_id", user),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v))))
-            .collect();
-            if !scope.is_empty() {
-                body["scope"] = Value::Object(scope);
+            if let Some(scope) = scope_of(team, project, user) {
+                body["scope"] = scope;
             }
             if !models.is_empty() {
                 body["models"] = json!(models);
@@ -287,11 +523,7 @@ async fn vkeys(action: VkeyAction, out: Out) -> anyhow::Result<()> {
         }
         VkeyAction::Revoke { id } => {
             let k = s
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/virtual-keys/{}/revoke", path_id(&id)?),
-                    None,
-                )
+                .call(Method::POST, &item("virtual-keys", &id, "/revoke")?, None)
                 .await?;
             object(&k, out.json);
         }
@@ -333,12 +565,8 @@ async fn users(action: UserAction, out: Out) -> anyhow::Result<()> {
             }
         }
         UserAction::Remove { id } => {
-            s.call(
-                Method::DELETE,
-                &format!("/api/v1/users/{}", path_id(&id)?),
-                None,
-            )
-            .await?;
+            s.call(Method::DELETE, &item("users", &id, "")?, None)
+                .await?;
             note("removed");
         }
     }
@@ -368,16 +596,17 @@ async fn teams(action: TeamAction, out: Out) -> anyhow::Result<()> {
             object(&t, out.json);
         }
         TeamAction::Delete { id } => {
-            s.call(
-                Method::DELETE,
-                &format!("/api/v1/teams/{}", path_id(&id)?),
-                None,
-            )
-            .await?;
+            s.call(Method::DELETE, &item("teams", &id, "")?, None)
+                .await?;
             note("deleted");
         }
     }
     Ok(())
+}
+
+/// `/api/v1/{collection}/{id}{suffix}`, with `id` checked to be a UUID.
+fn item(collection: &str, id: &str, suffix: &str) -> anyhow::Result<String> {
+    Ok(format!("/api/v1/{collection}/{}{suffix}", path_id(id)?))
 }
 
 /// An id for a URL path: a UUID, so nothing else can end up in the path.

@@ -29,6 +29,8 @@ pub struct Deps {
 
 pub struct Instance {
     pub child: Child,
+    /// The instance's configuration file.
+    pub config: PathBuf,
     pub ports: Ports,
     pub _dir: TempDir,
     pub log: PathBuf,
@@ -127,6 +129,7 @@ pub fn start(db: &TestDb, deps: &Deps, args: &[&str]) -> Instance {
         .unwrap();
     Instance {
         child,
+        config: cfg_path,
         ports,
         _dir: dir,
         log,

@@ -3,9 +3,11 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::panic,
     reason = "test helpers fail loudly on a broken environment"
 )]
 
+mod cli;
 mod harness;
 mod outage;
 mod platform;
