@@ -5,6 +5,7 @@
 mod broker;
 mod consumer;
 pub mod events;
+mod follow;
 mod publisher;
 mod spool;
 pub mod topology;
@@ -13,6 +14,7 @@ pub use keyward_core::settings::BrokerConfig;
 
 pub use broker::Broker;
 pub use consumer::{ConsumerOptions, Handled, Message, consume};
+pub use follow::follow;
 pub use publisher::{Outgoing, Publisher, PublisherOptions};
 pub use spool::Spool;
 pub use topology::Topology;

@@ -313,6 +313,12 @@ pub fn api() -> Api {
             pk::revoke,
         );
     audit_routes(&mut a);
+    a.route(
+        Method::GET,
+        "/api/v1/events/stream",
+        Perm(R::Org, A::Read),
+        crate::live::stream,
+    );
     a
 }
 

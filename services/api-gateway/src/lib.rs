@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod live;
 pub mod openapi;
 pub mod proxy;
 pub mod request_id;
@@ -94,6 +95,7 @@ pub async fn state(
         trust_forwarded_for: cfg.trust_forwarded_for,
         vault,
         upstreams,
+        live: Arc::new(live::Live::default()),
     }))
 }
 
@@ -154,6 +156,10 @@ pub async fn run_with(
     let proxy = proxy::ProxyState::new(platform, &state, proxy_options).map_err(Error::Config)?;
     let events = proxy::events::run(proxy.clone(), broker.clone(), host.shutdown());
     host.spawn("proxy-invalidation", events);
+    host.spawn(
+        "live-events",
+        live::run(state.live.clone(), broker.clone(), host.shutdown()),
+    );
     host.readiness
         .add("database", keyward_db::check(state.pool.clone()));
     host.readiness.add("broker", broker.check_fn());

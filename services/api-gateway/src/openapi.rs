@@ -28,6 +28,7 @@ use crate::handlers::{account, audit_trail, orgs, people, provider_keys, roles, 
         provider_keys::list, provider_keys::create, provider_keys::get, provider_keys::delete,
         provider_keys::validate, provider_keys::rotate, provider_keys::revoke,
         audit_trail::access_log, audit_trail::query, audit_trail::verify, audit_trail::export,
+        crate::live::stream,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -39,6 +40,7 @@ use crate::handlers::{account, audit_trail, orgs, people, provider_keys, roles, 
         (name = "virtual-keys", description = "Keys apps use to call the LLM proxy"),
         (name = "provider-keys", description = "Provider API keys, kept by the vault; never returned"),
         (name = "audit", description = "The tamper-evident audit trail: query, verify, export"),
+        (name = "events", description = "Live updates (Server-Sent Events)"),
     )
 )]
 pub struct ApiDoc;

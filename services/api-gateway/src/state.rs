@@ -23,4 +23,6 @@ pub struct AppState {
     pub vault: crate::proxy::secrets::VaultClient,
     /// The audit, cost and alert services behind their REST routes.
     pub upstreams: crate::upstream::Upstreams,
+    /// Live events for `/api/v1/events/stream`.
+    pub live: Arc<crate::live::Live>,
 }

@@ -14,6 +14,9 @@ use crate::error::ApiError;
 use crate::routes::Access;
 use crate::state::AppState;
 
+/// The one route that also takes its access token from the query string.
+const LIVE_STREAM: &str = "/api/v1/events/stream";
+
 /// Paths a member who still owes a TOTP sign-in may use.
 const TOTP_PENDING_ALLOWED: [&str; 2] = ["/api/v1/me", "/api/v1/auth/logout"];
 
@@ -100,7 +103,7 @@ async fn authorize(
     req: &ServiceRequest,
     access: Access,
 ) -> Result<Caller, ApiError> {
-    let token = req
+    let header_token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -108,7 +111,24 @@ async fn authorize(
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
+        .map(str::to_string);
+    // `EventSource` cannot set headers: the live stream alone also takes `?access_token=`
+    // (the access log never records query strings).
+    let query_token = || {
+        (req.path() == LIVE_STREAM)
+            .then(|| {
+                web::Query::<std::collections::HashMap<String, String>>::from_query(
+                    req.query_string(),
+                )
+                .ok()
+                .and_then(|q| q.into_inner().remove("access_token"))
+            })
+            .flatten()
+    };
+    let token = header_token
+        .or_else(query_token)
         .ok_or_else(|| ApiError::unauthenticated("missing bearer token"))?;
+    let token = token.as_str();
     let claims = state
         .keys
         .jwt

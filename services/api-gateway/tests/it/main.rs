@@ -15,6 +15,7 @@ mod bootstrap;
 mod canary;
 mod dashboard;
 mod harness;
+mod live;
 mod matrix;
 mod openapi;
 mod proxy;

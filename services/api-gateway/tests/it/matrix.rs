@@ -373,6 +373,13 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
         &[200],
         Other::NoLeak,
     ),
+    (
+        "GET",
+        "/api/v1/events/stream",
+        P("org", "read"),
+        &[200],
+        Other::Same,
+    ),
 ];
 
 /// `(resource, action) → roles allowed`, parsed from docs/rbac.md.
@@ -606,6 +613,7 @@ async fn prepare(
         ),
         ("POST", "/api/v1/provider-keys") => (path.into(), Some(provider_key_body(Some(&s.team)))),
         ("GET", "/api/v1/audit/export") => (format!("{path}?format=ndjson"), None),
+        ("GET", "/api/v1/events/stream") => (format!("{path}?timeout_secs=0"), None),
         (_, p_path) if p_path.starts_with("/api/v1/provider-keys/{id}") => {
             let id = gw
                 .create(o, "/api/v1/provider-keys", provider_key_body(None))

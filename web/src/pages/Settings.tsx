@@ -1,0 +1,292 @@
+import { useMemo, useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '../lib/api';
+import { useApp, useCan } from '../app/context';
+import { setPrefs, usePrefs, type ThemeChoice } from '../app/prefs';
+import { formatTime, isValidTimeZone, browserTimeZone } from '../lib/time';
+import { listOf, toPriceOverride, type Org } from '../lib/types';
+import { PROVIDERS } from '../lib/providers';
+import { ActionError, Empty, ErrorState, Loading } from '../components/states';
+import { CopyButton, PageHead, useToast } from '../components/ui';
+
+function zones(): string[] {
+  const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
+  const list = intl.supportedValuesOf?.('timeZone') ?? [];
+  return list.length ? ['UTC', ...list.filter((z) => z !== 'UTC')] : ['UTC', browserTimeZone()];
+}
+
+function Display() {
+  const prefs = usePrefs();
+  const all = useMemo(zones, []);
+  const [tz, setTz] = useState(prefs.timeZone);
+  const valid = isValidTimeZone(tz);
+  return (
+    <section className="card form" aria-labelledby="s-display">
+      <h2 id="s-display">Display (this browser)</h2>
+      <label className="field" htmlFor="s-tz">
+        Time zone
+        <span className="hint">Every date, chart and range preset uses this one zone. Budgets and rollups are in UTC on the server.</span>
+        <input id="s-tz" list="s-tz-list" value={tz} onChange={(e) => setTz(e.target.value)} aria-invalid={!valid || undefined} />
+        <datalist id="s-tz-list">
+          {all.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+        {!valid && <span className="field-error">Not a known time zone</span>}
+      </label>
+      <div className="row">
+        <button type="button" className="primary" disabled={!valid || tz === prefs.timeZone} onClick={() => setPrefs({ timeZone: tz })}>
+          Use {tz}
+        </button>
+        <button type="button" onClick={() => { setTz(browserTimeZone()); setPrefs({ timeZone: browserTimeZone() }); }}>
+          Use the browser's ({browserTimeZone()})
+        </button>
+        <span className="muted">Now: {formatTime(new Date(), prefs.timeZone)}</span>
+      </div>
+      <label className="field" htmlFor="s-theme">
+        Theme
+        <select id="s-theme" value={prefs.theme} onChange={(e) => setPrefs({ theme: e.target.value as ThemeChoice })}>
+          <option value="system">Follow the system</option>
+          <option value="light">Light</option>
+          <option value="dark">Dark</option>
+        </select>
+      </label>
+    </section>
+  );
+}
+
+function OrgSettings() {
+  const { me } = useApp();
+  const canWrite = useCan('org', 'write');
+  const qc = useQueryClient();
+  const toast = useToast();
+  const org = useQuery({ queryKey: ['org', me?.org_id], queryFn: ({ signal }) => api.get<Org>(`/api/v1/orgs/${me?.org_id ?? ''}`, signal), enabled: !!me });
+  const save = useMutation({
+    mutationFn: (body: Partial<Org>) => api.patch<Org>(`/api/v1/orgs/${me?.org_id ?? ''}`, body),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['org'] });
+      toast('Organization saved');
+    },
+  });
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    save.mutate({ name: String(f.get('name') ?? '').trim(), require_totp: f.get('require_totp') === 'on' });
+  };
+  return (
+    <section className="card" aria-labelledby="s-org">
+      <h2 id="s-org">Organization</h2>
+      {org.isPending ? (
+        <Loading />
+      ) : org.error ? (
+        <ErrorState error={org.error} what="the organization" />
+      ) : (
+        <form className="form" onSubmit={submit} key={org.data.updated_at}>
+          <label className="field" htmlFor="s-name">
+            Name
+            <input id="s-name" name="name" defaultValue={org.data.name} disabled={!canWrite} required />
+          </label>
+          <label className="check">
+            <input type="checkbox" name="require_totp" defaultChecked={org.data.require_totp} disabled={!canWrite} /> Require a TOTP code from owners and admins
+          </label>
+          <p className="muted" style={{ margin: 0 }}>
+            Turning this on requires your own sign-in to have used a code. Id <code>{org.data.id}</code>
+          </p>
+          <ActionError error={save.error} />
+          {canWrite && (
+            <div className="row end">
+              <button type="submit" className="primary" disabled={save.isPending}>
+                Save
+              </button>
+            </div>
+          )}
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Totp() {
+  const { me } = useApp();
+  const qc = useQueryClient();
+  const toast = useToast();
+  // The enrolment secret is shown until confirmed, then dropped.
+  const [enrolment, setEnrolment] = useState<{ secret: string; otpauth_url: string } | null>(null);
+  const enroll = useMutation({ mutationFn: () => api.post<{ secret: string; otpauth_url: string }>('/api/v1/me/totp/enroll'), onSuccess: setEnrolment });
+  const confirm = useMutation({
+    mutationFn: (code: string) => api.post('/api/v1/me/totp/confirm', { code }),
+    onSuccess: () => {
+      setEnrolment(null);
+      void qc.invalidateQueries({ queryKey: ['me'] });
+      toast('Two-factor sign-in is on. Sign in again to use it.');
+    },
+  });
+  const disable = useMutation({
+    mutationFn: (code: string) => api.post('/api/v1/me/totp/disable', { code }),
+    onSuccess: () => toast('Two-factor sign-in is off'),
+  });
+  return (
+    <section className="card form" aria-labelledby="s-totp">
+      <h2 id="s-totp">Your two-factor sign-in (TOTP)</h2>
+      <p className="muted" style={{ margin: 0 }}>
+        This sign-in {me?.mfa ? 'used' : 'did not use'} a code.{me?.totp_pending ? ' Your organization requires one for your role.' : ''}
+      </p>
+      {enrolment ? (
+        <form
+          className="form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            confirm.mutate(String(new FormData(e.currentTarget).get('code') ?? '').trim());
+          }}
+        >
+          <p style={{ margin: 0 }}>Add this secret to your authenticator app, then enter the code it shows.</p>
+          <div className="row">
+            <code>{enrolment.secret}</code>
+            <CopyButton text={enrolment.secret} />
+            <CopyButton text={enrolment.otpauth_url} label="Copy otpauth URL" />
+          </div>
+          <label className="field" htmlFor="s-code">
+            Code
+            <input id="s-code" name="code" inputMode="numeric" autoComplete="one-time-code" maxLength={6} required />
+          </label>
+          <ActionError error={confirm.error} />
+          <div className="row">
+            <button type="submit" className="primary">
+              Confirm
+            </button>
+            <button type="button" onClick={() => setEnrolment(null)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : (
+        <div className="row">
+          <button type="button" onClick={() => enroll.mutate()} disabled={enroll.isPending}>
+            Set up TOTP
+          </button>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              disable.mutate(String(new FormData(e.currentTarget).get('code') ?? '').trim());
+            }}
+          >
+            <label htmlFor="s-dis" className="sr-only">
+              Current code to turn TOTP off
+            </label>
+            <input id="s-dis" name="code" placeholder="Code to turn off" inputMode="numeric" maxLength={6} />
+            <button type="submit" className="small">
+              Turn off
+            </button>
+          </form>
+        </div>
+      )}
+      <ActionError error={enroll.error ?? disable.error} />
+    </section>
+  );
+}
+
+function PriceOverrides() {
+  const canWrite = useCan('budgets', 'write');
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['pricing', 'overrides'], queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/pricing/overrides', signal), 'overrides').map(toPriceOverride) });
+  const add = useMutation({ mutationFn: (body: unknown) => api.post('/api/v1/pricing/overrides', body), onSuccess: () => void qc.invalidateQueries({ queryKey: ['pricing'] }) });
+  const remove = useMutation({ mutationFn: (id: string) => api.del(`/api/v1/pricing/overrides/${id}`), onSuccess: () => void qc.invalidateQueries({ queryKey: ['pricing'] }) });
+  const { tz } = useApp();
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const pct = Number(f.get('discount') ?? 0);
+    add.mutate({ provider: String(f.get('provider') ?? ''), model: String(f.get('model') ?? '*').trim() || '*', discount_bps: Math.round(pct * 100) });
+  };
+  return (
+    <section className="card" aria-labelledby="s-prices">
+      <h2 id="s-prices">Price overrides</h2>
+      <p className="muted">Negotiated discounts apply to usage from now on; stored costs never change.</p>
+      {canWrite && (
+        <form className="row" onSubmit={submit} style={{ alignItems: 'flex-end', marginBottom: '0.75rem' }} aria-label="Add a price override">
+          <label className="field" htmlFor="po-provider">
+            Provider
+            <select id="po-provider" name="provider">
+              {PROVIDERS.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field" htmlFor="po-model">
+            Model (* for all)
+            <input id="po-model" name="model" defaultValue="*" />
+          </label>
+          <label className="field" htmlFor="po-discount">
+            Discount %
+            <input id="po-discount" name="discount" type="number" min={0} max={100} step={0.01} required />
+          </label>
+          <button type="submit" className="primary" disabled={add.isPending}>
+            Add
+          </button>
+        </form>
+      )}
+      <ActionError error={add.error ?? remove.error} />
+      {q.isPending ? (
+        <Loading />
+      ) : q.error ? (
+        <ErrorState error={q.error} what="price overrides" onRetry={() => void q.refetch()} />
+      ) : q.data.length === 0 ? (
+        <Empty title="No overrides: list prices apply" />
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <caption className="sr-only">Price overrides</caption>
+            <thead>
+              <tr>
+                <th scope="col">Provider</th>
+                <th scope="col">Model</th>
+                <th scope="col">Adjustment</th>
+                <th scope="col">From</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {q.data.map((o) => (
+                <tr key={o.id}>
+                  <td>{o.provider}</td>
+                  <td>{o.model}</td>
+                  <td>{o.discount_bps !== null ? `${(o.discount_bps / 100).toFixed(2)}% off` : 'replacement prices'}</td>
+                  <td>{formatTime(o.effective_from, tz, 'short')}</td>
+                  <td>
+                    {canWrite && (
+                      <button type="button" className="small danger" onClick={() => remove.mutate(o.id)} aria-label={`Delete override ${o.provider} ${o.model}`}>
+                        Delete
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export default function Settings() {
+  const { me } = useApp();
+  return (
+    <>
+      <PageHead title="Settings" sub={me ? `Signed in as ${me.email}` : undefined} />
+      <div className="stack">
+        <Display />
+        <Totp />
+        {!me?.totp_pending && (
+          <>
+            <OrgSettings />
+            <PriceOverrides />
+          </>
+        )}
+      </div>
+    </>
+  );
+}
