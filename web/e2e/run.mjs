@@ -18,7 +18,6 @@ import { createRequire } from 'node:module';
 import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { startMockProvider } from './mock-provider.mjs';
-import { startUiServer } from './serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const web = resolve(here, '..');
@@ -138,6 +137,8 @@ async function platformEnv() {
   }
   // Sign checkpoints quickly so "verify chain" covers this run's entries.
   env.KEYWARD__AUDIT__CHECKPOINT_INTERVAL_SECS = '5';
+  // The gateway itself serves the build, with its caching and security headers.
+  env.KEYWARD__API_GATEWAY__WEB_DIR = join(web, 'dist');
   return { env, gateway: `http://127.0.0.1:${gw}` };
 }
 
@@ -205,8 +206,7 @@ async function main() {
   });
   if (!ready) return;
 
-  const ui = await startUiServer({ dist: join(web, 'dist'), gateway });
-  cleanups.push(() => ui.close());
+  const ui = { url: gateway };
 
   // Which documented routes this gateway has (404 "route not found" = not yet).
   const token = (await (await fetch(`${gateway}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }) })).json()).access_token;
