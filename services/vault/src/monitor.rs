@@ -380,10 +380,38 @@ async fn health_loop(vault: Arc<Vault>, shutdown: CancellationToken) {
     }
 }
 
+/// Advisory lock key of KEK rotation (`keyward.vault.rotate_kek`).
+const ROTATE_KEK_LOCK: i64 = 0x6b77_766b_726f_7431;
+
 impl Vault {
     /// `RotateKek`: adds a KEK version (file-backed vaults) unless the configuration already
     /// holds a version newer than the data uses, then rewraps every data key to it.
+    ///
+    /// Rotations are serialized across every replica by a Postgres advisory lock held on one
+    /// connection for the whole run: two at once would otherwise both add a version, and one
+    /// would rewrap to a version the other had not registered yet.
     pub async fn rotate_kek(
+        &self,
+        ctx: Option<&pb::RequestContext>,
+    ) -> Result<(u32, u64, Vec<u32>)> {
+        let mut lock = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(ROTATE_KEK_LOCK)
+            .execute(&mut *lock)
+            .await?;
+        let result = self.rotate_kek_locked(ctx).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(ROTATE_KEK_LOCK)
+            .execute(&mut *lock)
+            .await;
+        if unlocked.is_err() {
+            // Never hand a connection that may still hold the lock back to the pool.
+            drop(lock.detach());
+        }
+        result
+    }
+
+    async fn rotate_kek_locked(
         &self,
         ctx: Option<&pb::RequestContext>,
     ) -> Result<(u32, u64, Vec<u32>)> {
