@@ -61,17 +61,23 @@ impl Upstreams {
 
     /// The audit service, or 503.
     pub fn audit(&self) -> Result<AuditClient, ApiError> {
-        self.audit.clone().ok_or_else(|| not_configured(ServiceName::Audit))
+        self.audit
+            .clone()
+            .ok_or_else(|| not_configured(ServiceName::Audit))
     }
 
     /// The cost service, or 503.
     pub fn cost(&self) -> Result<CostClient, ApiError> {
-        self.cost.clone().ok_or_else(|| not_configured(ServiceName::Cost))
+        self.cost
+            .clone()
+            .ok_or_else(|| not_configured(ServiceName::Cost))
     }
 
     /// The alert service, or 503.
     pub fn alert(&self) -> Result<AlertClient, ApiError> {
-        self.alert.clone().ok_or_else(|| not_configured(ServiceName::Alert))
+        self.alert
+            .clone()
+            .ok_or_else(|| not_configured(ServiceName::Alert))
     }
 }
 
