@@ -825,9 +825,14 @@ pub async fn retry_delivery(
     _body: JsonOrEmpty<crate::handlers::vkeys::Empty>,
 ) -> ApiResult<HttpResponse> {
     let c = org_caller(&ctx)?;
-    let r = state
-        .upstreams
-        .alert()?
+    let mut alert = state.upstreams.alert()?;
+    // The alert service answers "not retryable" for any id it cannot retry, including other
+    // orgs' ids: look it up first so those are 404 like everywhere else.
+    alert
+        .get_delivery(delivery_ref(&ctx, c, id.0))
+        .await
+        .map_err(err("delivery"))?;
+    let r = alert
         .retry_delivery(delivery_ref(&ctx, c, id.0))
         .await
         .map_err(err("delivery"))?

@@ -209,8 +209,9 @@ async fn channel_test_send_reaches_a_local_webhook_and_secrets_never_come_back()
     seen.push_str(&updated.to_string());
     assert_eq!(updated["channel"]["name"], "ops hook 2");
     assert!(!seen.contains(canary), "a channel secret came back: {seen}");
+    // Only the documented hint (scheme and host) comes back, never the path or query.
     assert!(
-        !seen.contains("127.0.0.1"),
+        !seen.contains("/hooks/keyward"),
         "the webhook URL came back: {seen}"
     );
     // Audit events of the test send, by the caller, without the secret.
@@ -340,12 +341,13 @@ async fn acknowledge_snooze_and_resolve_change_the_alert_state() {
     assert_eq!(r.status, 403);
     // Other orgs get 404.
     for action in ["ack", "resolve", "snooze"] {
+        let body = (action == "snooze").then(|| json!({"minutes": 5}));
         let r = gw
             .req(
                 "POST",
                 &format!("{path}/{action}"),
                 Some(&other.access),
-                Some(json!({"minutes": 5})),
+                body,
             )
             .await;
         assert_eq!(r.status, 404, "{action}: {}", r.text);

@@ -345,6 +345,11 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
         &[200],
         Other::NotFound,
     ),
+];
+
+/// The routes served through the cost and alert services (their own test, so the two halves of
+/// the matrix run side by side).
+const SERVICE_CASES: &[(&str, &str, Need, &[u16], Other)] = &[
     (
         "GET",
         "/api/v1/usage/breakdown",
@@ -1022,13 +1027,7 @@ async fn secrets_of(gw: &Gw, s: &Side) -> Vec<String> {
 
 #[tokio::test]
 async fn authorization_matrix_every_route_role_and_org() {
-    let gw = Gw::start_full(&[Extra::Cost, Extra::Alert], |cfg| {
-        cfg.allow_private_webhook_targets = true;
-    })
-    .await;
-    let table = doc_table();
-
-    // The table must name exactly the registered routes.
+    // The tables must name exactly the registered routes.
     let registered: BTreeSet<(String, String)> = keyward_api_gateway::app::api()
         .table()
         .routes
@@ -1037,13 +1036,28 @@ async fn authorization_matrix_every_route_role_and_org() {
         .collect();
     let covered: BTreeSet<(String, String)> = CASES
         .iter()
+        .chain(SERVICE_CASES)
         .map(|c| (c.0.to_string(), c.1.to_string()))
         .collect();
     assert_eq!(
         registered, covered,
         "the matrix must cover every registered route"
     );
+    run_matrix(Gw::start().await, CASES).await;
+}
 
+#[tokio::test]
+async fn authorization_matrix_usage_cost_and_alert_routes() {
+    let gw = Gw::start_full(&[Extra::Cost, Extra::Alert], |cfg| {
+        cfg.allow_private_webhook_targets = true;
+    })
+    .await;
+    run_matrix(gw, SERVICE_CASES).await;
+}
+
+/// Every case × role × {own org, other org}: zero unexpected cells.
+async fn run_matrix(gw: Gw, cases: &[(&str, &str, Need, &[u16], Other)]) {
+    let table = doc_table();
     let a = side(&gw, "Alpha").await;
     let b = side(&gw, "Bravo").await;
     let mut members: BTreeMap<&str, String> = BTreeMap::new();
@@ -1058,7 +1072,7 @@ async fn authorization_matrix_every_route_role_and_org() {
     let mut unexpected = Vec::new();
     let mut cells = 0;
     let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
-    for &(method, path, need, own_ok, other) in CASES {
+    for &(method, path, need, own_ok, other) in cases {
         for role in ROLES {
             for cross in [false, true] {
                 cells += 1;
@@ -1140,7 +1154,7 @@ async fn authorization_matrix_every_route_role_and_org() {
     }
     println!(
         "authorization matrix: {cells} cells ({} routes × {} roles × 2 orgs); {tally:?}; {} unexpected",
-        CASES.len(),
+        cases.len(),
         ROLES.len(),
         unexpected.len()
     );
@@ -1150,7 +1164,7 @@ async fn authorization_matrix_every_route_role_and_org() {
         unexpected.len(),
         unexpected.join("\n")
     );
-    assert_eq!(cells, CASES.len() * ROLES.len() * 2);
+    assert_eq!(cells, cases.len() * ROLES.len() * 2);
 }
 
 #[tokio::test]

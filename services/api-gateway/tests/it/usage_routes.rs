@@ -507,7 +507,9 @@ async fn pricing_and_overrides() {
         .await;
     let after = mini(&get(&gw, &o, "/api/v1/pricing?provider=openai").await);
     assert_eq!(after["org_override"], true);
-    assert_eq!(after["input"], before["input"].as_i64().unwrap() * 8 / 10);
+    // Discounts are carried beside the list prices and applied when a call is priced.
+    assert_eq!(after["discount_bps"], 2000);
+    assert_eq!(after["input"], before["input"]);
     // The other org's book is untouched, and it cannot see or delete the override.
     assert_eq!(
         mini(&get(&gw, &other, "/api/v1/pricing?provider=openai").await),
