@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Items, NoQuery, caller, time};
+use super::{Items, NoQuery, caller, time, uuid_of};
 use crate::audit::{self, Ctx, Record};
 use crate::authz::{Caller, Resource};
 use crate::body::{Json, PathId, Query};
@@ -111,10 +111,6 @@ pub struct Budget {
     pub exhausted: bool,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
-}
-
-fn uuid_of(s: Option<&String>) -> Option<Uuid> {
-    s.and_then(|s| s.parse().ok())
 }
 
 impl From<pb::Budget> for Budget {

@@ -38,6 +38,11 @@ pub(crate) fn actor(ctx: &Ctx, c: &Caller) -> keyward_proto::v1::Actor {
     }
 }
 
+/// An optional id string of a protobuf message as a UUID (absent or malformed: `None`).
+pub(crate) fn uuid_of(s: Option<&String>) -> Option<Uuid> {
+    s.and_then(|s| s.parse().ok())
+}
+
 /// A protobuf timestamp as a time (`None` when absent or out of range).
 pub(crate) fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     ts.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))

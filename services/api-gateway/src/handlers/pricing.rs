@@ -74,6 +74,20 @@ pub struct Replacement {
     pub request_fee: i64,
 }
 
+impl From<pb::ReplacementPrices> for Replacement {
+    fn from(r: pb::ReplacementPrices) -> Self {
+        Self {
+            input: r.input,
+            output: r.output,
+            cached_input: r.cached_input,
+            cache_write_5m: r.cache_write_5m,
+            cache_write_1h: r.cache_write_1h,
+            reasoning: r.reasoning,
+            request_fee: r.request_fee,
+        }
+    }
+}
+
 /// A new override: exactly one of `discount_bps` and `replace`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,18 +122,7 @@ impl From<pb::PriceOverride> for PriceOverride {
     fn from(o: pb::PriceOverride) -> Self {
         let (discount_bps, replace) = match o.adjustment {
             Some(Adjustment::DiscountBps(b)) => (Some(b), None),
-            Some(Adjustment::Replace(r)) => (
-                None,
-                Some(Replacement {
-                    input: r.input,
-                    output: r.output,
-                    cached_input: r.cached_input,
-                    cache_write_5m: r.cache_write_5m,
-                    cache_write_1h: r.cache_write_1h,
-                    reasoning: r.reasoning,
-                    request_fee: r.request_fee,
-                }),
-            ),
+            Some(Adjustment::Replace(r)) => (None, Some(Replacement::from(r))),
             None => (None, None),
         };
         Self {
@@ -253,14 +256,24 @@ pub async fn create_override(
             if prices.iter().flatten().any(|p| *p < 0) {
                 return Err(ApiError::invalid("replace", "prices cannot be negative"));
             }
+            // The same seven prices, field for field.
+            let Replacement {
+                input,
+                output,
+                cached_input,
+                cache_write_5m,
+                cache_write_1h,
+                reasoning,
+                request_fee,
+            } = r;
             Adjustment::Replace(pb::ReplacementPrices {
-                input: r.input,
-                output: r.output,
-                cached_input: r.cached_input,
-                cache_write_5m: r.cache_write_5m,
-                cache_write_1h: r.cache_write_1h,
-                reasoning: r.reasoning,
-                request_fee: r.request_fee,
+                input,
+                output,
+                cached_input,
+                cache_write_5m,
+                cache_write_1h,
+                reasoning,
+                request_fee,
             })
         }
         _ => {

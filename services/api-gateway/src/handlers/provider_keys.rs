@@ -16,7 +16,7 @@ use crate::domain::vkeys::ScopeInput;
 use crate::domain::{check_name, ensure_read, ensure_target, ensure_write};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::handlers::vkeys::Empty;
-use crate::handlers::{caller, time};
+use crate::handlers::{caller, time, uuid_of};
 use crate::state::AppState;
 
 const WHAT: &str = "provider key";
@@ -211,10 +211,6 @@ fn enum_name(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix)
         .unwrap_or(name)
         .to_ascii_lowercase()
-}
-
-fn uuid_of(s: Option<&String>) -> Option<Uuid> {
-    s.and_then(|s| s.parse().ok())
 }
 
 impl From<pb::KeyMetadata> for ProviderKey {

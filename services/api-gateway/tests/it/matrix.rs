@@ -1056,6 +1056,7 @@ async fn authorization_matrix_usage_cost_and_alert_routes() {
 }
 
 /// Every case × role × {own org, other org}: zero unexpected cells.
+#[expect(clippy::print_stdout, reason = "the cell tally is the test's report")]
 async fn run_matrix(gw: Gw, cases: &[(&str, &str, Need, &[u16], Other)]) {
     let table = doc_table();
     let a = side(&gw, "Alpha").await;

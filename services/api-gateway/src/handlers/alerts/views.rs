@@ -8,14 +8,9 @@ use chrono::{DateTime, Utc};
 use keyward_proto::v1 as pb;
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::{RuleScope, Silence};
-use crate::handlers::time;
-
-fn uuid_of(s: Option<&String>) -> Option<Uuid> {
-    s.and_then(|s| s.parse().ok())
-}
+use crate::handlers::{time, uuid_of};
 
 /// Replaces every `http://…`/`https://…` token of `text` with `<url>`, then redacts keys.
 pub fn scrub(text: &str) -> String {
