@@ -11,7 +11,9 @@ use actix_web::{App, Error, HttpResponse, web};
 use keyward_telemetry::{Metrics, Readiness};
 
 use crate::authz::{Action as A, Resource as R};
-use crate::handlers::{account, orgs, people, provider_keys as pk, roles, vkeys};
+use crate::handlers::{
+    account, alerts as al, budgets, orgs, people, pricing, provider_keys as pk, roles, usage, vkeys,
+};
 use crate::routes::{Access, Access::Perm, Api};
 use crate::state::AppState;
 
@@ -307,12 +309,14 @@ pub fn api() -> Api {
             pk::rotate,
         )
         .route(
-            post,
+            post.clone(),
             "/api/v1/provider-keys/{id}/revoke",
             Perm(R::ProviderKeys, A::Write),
             pk::revoke,
         );
     audit_routes(&mut a);
+    usage_routes(&mut a);
+    alert_routes(&mut a);
     a.route(
         Method::GET,
         "/api/v1/events/stream",
@@ -349,6 +353,183 @@ fn audit_routes(a: &mut Api) {
         Perm(R::Audit, A::Read),
         au::export,
     );
+}
+
+/// Usage, cost, budgets and pricing (docs/usage-and-cost.md), through the cost service.
+fn usage_routes(a: &mut Api) {
+    let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
+    let usage = Perm(R::Usage, A::Read);
+    a.route(
+        get.clone(),
+        "/api/v1/usage/breakdown",
+        usage,
+        usage::breakdown,
+    )
+    .route(
+        get.clone(),
+        "/api/v1/usage/timeseries",
+        usage,
+        usage::timeseries,
+    )
+    .route(get.clone(), "/api/v1/usage/top", usage, usage::top)
+    .route(get.clone(), "/api/v1/usage/events", usage, usage::events)
+    .route(get.clone(), "/api/v1/cost/forecast", usage, usage::forecast)
+    .route(
+        get.clone(),
+        "/api/v1/cost/recommendations",
+        usage,
+        usage::recommendations,
+    )
+    .route(
+        get.clone(),
+        "/api/v1/cost/chargeback.csv",
+        usage,
+        usage::chargeback,
+    )
+    .route(
+        get.clone(),
+        "/api/v1/budgets",
+        Perm(R::Budgets, A::Read),
+        budgets::list,
+    )
+    .route(
+        post.clone(),
+        "/api/v1/budgets",
+        Perm(R::Budgets, A::Write),
+        budgets::create,
+    )
+    .route(
+        get.clone(),
+        "/api/v1/budgets/{id}",
+        Perm(R::Budgets, A::Read),
+        budgets::get,
+    )
+    .route(
+        patch,
+        "/api/v1/budgets/{id}",
+        Perm(R::Budgets, A::Write),
+        budgets::update,
+    )
+    .route(
+        delete.clone(),
+        "/api/v1/budgets/{id}",
+        Perm(R::Budgets, A::Write),
+        budgets::delete,
+    )
+    .route(
+        get.clone(),
+        "/api/v1/pricing",
+        Perm(R::Pricing, A::Read),
+        pricing::list_prices,
+    )
+    .route(
+        get,
+        "/api/v1/pricing/overrides",
+        Perm(R::Pricing, A::Read),
+        pricing::list_overrides,
+    )
+    .route(
+        post,
+        "/api/v1/pricing/overrides",
+        Perm(R::Pricing, A::Write),
+        pricing::create_override,
+    )
+    .route(
+        delete,
+        "/api/v1/pricing/overrides/{id}",
+        Perm(R::Pricing, A::Write),
+        pricing::delete_override,
+    );
+}
+
+/// Alert rules, channels, alerts and deliveries (docs/alerts.md), through the alert service.
+fn alert_routes(a: &mut Api) {
+    let (get, post, put, delete) = (Method::GET, Method::POST, Method::PUT, Method::DELETE);
+    let (read, write) = (Perm(R::Alerts, A::Read), Perm(R::Alerts, A::Write));
+    a.route(get.clone(), "/api/v1/alerts/rules", read, al::list_rules)
+        .route(post.clone(), "/api/v1/alerts/rules", write, al::create_rule)
+        .route(get.clone(), "/api/v1/alerts/rules/{id}", read, al::get_rule)
+        .route(
+            put.clone(),
+            "/api/v1/alerts/rules/{id}",
+            write,
+            al::update_rule,
+        )
+        .route(
+            delete.clone(),
+            "/api/v1/alerts/rules/{id}",
+            write,
+            al::delete_rule,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/alerts/channels",
+            read,
+            al::list_channels,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/alerts/channels",
+            write,
+            al::create_channel,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/alerts/channels/{id}",
+            read,
+            al::get_channel,
+        )
+        .route(
+            put,
+            "/api/v1/alerts/channels/{id}",
+            write,
+            al::update_channel,
+        )
+        .route(
+            delete,
+            "/api/v1/alerts/channels/{id}",
+            write,
+            al::delete_channel,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/alerts/channels/{id}/test",
+            write,
+            al::test_channel,
+        )
+        .route(get.clone(), "/api/v1/alerts", read, al::list_alerts)
+        .route(
+            get.clone(),
+            "/api/v1/alerts/deliveries",
+            read,
+            al::list_deliveries,
+        )
+        .route(
+            get.clone(),
+            "/api/v1/alerts/deliveries/{id}",
+            read,
+            al::get_delivery,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/alerts/deliveries/{id}/retry",
+            write,
+            al::retry_delivery,
+        )
+        .route(get, "/api/v1/alerts/{id}", read, al::get_alert)
+        .route(
+            post.clone(),
+            "/api/v1/alerts/{id}/ack",
+            write,
+            al::acknowledge,
+        )
+        .route(
+            post.clone(),
+            "/api/v1/alerts/{id}/resolve",
+            write,
+            al::resolve,
+        )
+        .route(post, "/api/v1/alerts/{id}/snooze", write, al::snooze);
 }
 
 /// The OpenAPI document, rendered once.

@@ -164,6 +164,11 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 /// Query strings are decoded into a JSON object of strings first, so one code path (and one
 /// error style) serves bodies and queries; numeric fields use `crate::body::num` adapters.
 fn serde_urlencoded_compat<T: DeserializeOwned>(qs: &str) -> Result<T, ApiError> {
+    parse_map(query_map(qs)?)
+}
+
+/// A query string as a JSON object of strings; a key given twice is refused.
+pub fn query_map(qs: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(qs)
         .map_err(|_| ApiError::invalid("", "the query string is malformed"))?
         .into_inner();
@@ -176,6 +181,13 @@ fn serde_urlencoded_compat<T: DeserializeOwned>(qs: &str) -> Result<T, ApiError>
             return Err(ApiError::invalid(k, "given more than once"));
         }
     }
+    Ok(map)
+}
+
+/// Parses a JSON object (e.g. from [`query_map`]), naming the field at fault.
+pub fn parse_map<T: DeserializeOwned>(
+    map: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, ApiError> {
     let bytes = serde_json::to_vec(&map).map_err(|e| ApiError::internal(&e))?;
     parse(&bytes)
 }

@@ -30,6 +30,11 @@ pub struct Config {
     /// a proxy that sets it).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// Accept alert channel URLs (webhook, Slack, PagerDuty) that point at `localhost` or a
+    /// private, loopback or link-local address. Off by default (SSRF guard); for receivers on
+    /// the same network, and tests.
+    #[serde(default)]
+    pub allow_private_webhook_targets: bool,
     #[serde(default)]
     pub auth: AuthConfig,
     /// The built web dashboard (`web/dist`, relative to the working directory). Without an
@@ -52,6 +57,7 @@ impl Config {
             vkey_pepper: None,
             totp_key: None,
             trust_forwarded_for: false,
+            allow_private_webhook_targets: false,
             auth: AuthConfig::default(),
             web_dir: default_web_dir(),
         }

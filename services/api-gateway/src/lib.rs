@@ -93,6 +93,7 @@ pub async fn state(
         publisher,
         routes: app::route_table(),
         trust_forwarded_for: cfg.trust_forwarded_for,
+        allow_private_webhook_targets: cfg.allow_private_webhook_targets,
         vault,
         upstreams,
         live: Arc::new(live::Live::default()),

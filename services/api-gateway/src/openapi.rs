@@ -3,13 +3,17 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{account, audit_trail, orgs, people, provider_keys, roles, vkeys};
+use crate::handlers::{
+    account, alerts, audit_trail, budgets, orgs, people, pricing, provider_keys, roles, usage,
+    vkeys,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Keyward API",
-        description = "Management API of Keyward: identity, organizations, RBAC, virtual keys, provider keys and the audit trail. \
+        description = "Management API of Keyward: identity, organizations, RBAC, virtual and \
+                       provider keys, usage and cost, budgets, pricing, alerts and the audit trail. \
                        Errors are `{\"error\":{\"code\",\"message\",\"request_id\"}}`.",
         version = "1"
     ),
@@ -29,6 +33,15 @@ use crate::handlers::{account, audit_trail, orgs, people, provider_keys, roles, 
         provider_keys::validate, provider_keys::rotate, provider_keys::revoke,
         audit_trail::access_log, audit_trail::query, audit_trail::verify, audit_trail::export,
         crate::live::stream,
+        usage::breakdown, usage::timeseries, usage::top, usage::events,
+        usage::forecast, usage::recommendations, usage::chargeback,
+        budgets::list, budgets::create, budgets::get, budgets::update, budgets::delete,
+        pricing::list_prices, pricing::list_overrides, pricing::create_override, pricing::delete_override,
+        alerts::list_rules, alerts::create_rule, alerts::get_rule, alerts::update_rule, alerts::delete_rule,
+        alerts::list_channels, alerts::create_channel, alerts::get_channel, alerts::update_channel,
+        alerts::delete_channel, alerts::test_channel,
+        alerts::list_alerts, alerts::get_alert, alerts::acknowledge, alerts::resolve, alerts::snooze,
+        alerts::list_deliveries, alerts::get_delivery, alerts::retry_delivery,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -41,6 +54,10 @@ use crate::handlers::{account, audit_trail, orgs, people, provider_keys, roles, 
         (name = "provider-keys", description = "Provider API keys, kept by the vault; never returned"),
         (name = "audit", description = "The tamper-evident audit trail: query, verify, export"),
         (name = "events", description = "Live updates (Server-Sent Events)"),
+        (name = "usage", description = "Usage and cost analytics over the usage rollups (cost service)"),
+        (name = "budgets", description = "Spend limits with live state (cost service)"),
+        (name = "pricing", description = "The price book and the org's price overrides (cost service)"),
+        (name = "alerts", description = "Alert rules, channels, alerts and deliveries (alert service)"),
     )
 )]
 pub struct ApiDoc;

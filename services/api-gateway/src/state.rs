@@ -19,6 +19,8 @@ pub struct AppState {
     pub publisher: Publisher,
     pub routes: Arc<RouteTable>,
     pub trust_forwarded_for: bool,
+    /// Alert channels may target private addresses (the SSRF guard is off).
+    pub allow_private_webhook_targets: bool,
     /// The vault (provider keys), shared with the LLM proxy.
     pub vault: crate::proxy::secrets::VaultClient,
     /// The audit, cost and alert services behind their REST routes.

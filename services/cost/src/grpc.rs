@@ -49,6 +49,16 @@ impl CostService for CostGrpc {
         ))
     }
 
+    async fn usage_events(
+        &self,
+        req: Request<pb::UsageEventsRequest>,
+    ) -> Res<pb::UsageEventsResponse> {
+        let out = crate::analytics::events::events(self.analytics.pool(), req.get_ref())
+            .await
+            .map_err(st)?;
+        Ok(Response::new(out))
+    }
+
     async fn forecast(&self, req: Request<pb::ForecastRequest>) -> Res<pb::ForecastResponse> {
         Ok(Response::new(
             self.analytics.forecast(req.get_ref()).await.map_err(st)?,

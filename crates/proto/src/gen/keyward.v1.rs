@@ -3217,6 +3217,77 @@ pub struct TopRequest {
     #[prost(uint32, tag = "4")]
     pub limit: u32,
 }
+/// Request-level usage: the calls behind the rollups, newest first (drill-down).
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UsageEventsRequest {
+    #[prost(message, optional, tag = "1")]
+    pub filter: ::core::option::Option<UsageFilter>,
+    #[prost(message, optional, tag = "2")]
+    pub range: ::core::option::Option<TimeRange>,
+    /// "ok", "error", "rate_limited", "timeout", "cancelled"; empty: all.
+    #[prost(string, repeated, tag = "3")]
+    pub statuses: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Default 100, at most 1000. The cursor is opaque.
+    #[prost(message, optional, tag = "4")]
+    pub page: ::core::option::Option<PageRequest>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UsageEventRow {
+    #[prost(string, tag = "1")]
+    pub event_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub ts: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(string, optional, tag = "3")]
+    pub team_id: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "4")]
+    pub project_id: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "5")]
+    pub user_id: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "6")]
+    pub virtual_key_id: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "7")]
+    pub provider_key_id: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, tag = "8")]
+    pub provider: ::prost::alloc::string::String,
+    #[prost(string, tag = "9")]
+    pub model: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "10")]
+    pub input_tokens: u64,
+    #[prost(uint64, tag = "11")]
+    pub output_tokens: u64,
+    #[prost(uint64, tag = "12")]
+    pub cached_input_tokens: u64,
+    #[prost(uint64, tag = "13")]
+    pub cache_write_tokens: u64,
+    #[prost(uint64, tag = "14")]
+    pub reasoning_tokens: u64,
+    #[prost(uint32, tag = "15")]
+    pub latency_ms: u32,
+    #[prost(uint32, tag = "16")]
+    pub http_status: u32,
+    #[prost(string, tag = "17")]
+    pub status: ::prost::alloc::string::String,
+    #[prost(string, tag = "18")]
+    pub request_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "19")]
+    pub endpoint: ::prost::alloc::string::String,
+    #[prost(bool, tag = "20")]
+    pub streamed: bool,
+    #[prost(int64, tag = "21")]
+    pub cost_micros: i64,
+    #[prost(bool, tag = "22")]
+    pub priced: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct UsageEventsResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub events: ::prost::alloc::vec::Vec<UsageEventRow>,
+    #[prost(message, optional, tag = "2")]
+    pub page: ::core::option::Option<PageResponse>,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ForecastRequest {
@@ -3691,6 +3762,31 @@ pub mod cost_service_client {
                 .insert(GrpcMethod::new("keyward.v1.CostService", "Top"));
             self.inner.unary(req, path, codec).await
         }
+        /// The individual calls (reads usage.events; read-only grant in the usage migrations).
+        pub async fn usage_events(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UsageEventsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UsageEventsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.CostService/UsageEvents",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.CostService", "UsageEvents"));
+            self.inner.unary(req, path, codec).await
+        }
         pub async fn forecast(
             &mut self,
             request: impl tonic::IntoRequest<super::ForecastRequest>,
@@ -4052,6 +4148,14 @@ pub mod cost_service_server {
             tonic::Response<super::BreakdownResponse>,
             tonic::Status,
         >;
+        /// The individual calls (reads usage.events; read-only grant in the usage migrations).
+        async fn usage_events(
+            &self,
+            request: tonic::Request<super::UsageEventsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UsageEventsResponse>,
+            tonic::Status,
+        >;
         async fn forecast(
             &self,
             request: tonic::Request<super::ForecastRequest>,
@@ -4335,6 +4439,51 @@ pub mod cost_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = TopSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.CostService/UsageEvents" => {
+                    #[allow(non_camel_case_types)]
+                    struct UsageEventsSvc<T: CostService>(pub Arc<T>);
+                    impl<
+                        T: CostService,
+                    > tonic::server::UnaryService<super::UsageEventsRequest>
+                    for UsageEventsSvc<T> {
+                        type Response = super::UsageEventsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UsageEventsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CostService>::usage_events(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UsageEventsSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -31,10 +31,12 @@ pub enum Resource {
     Audit,
     Usage,
     Budgets,
+    Pricing,
+    Alerts,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 13] = [
         Resource::Org,
         Resource::Teams,
         Resource::Projects,
@@ -46,6 +48,8 @@ impl Resource {
         Resource::Audit,
         Resource::Usage,
         Resource::Budgets,
+        Resource::Pricing,
+        Resource::Alerts,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -61,6 +65,8 @@ impl Resource {
             Resource::Audit => "audit",
             Resource::Usage => "usage",
             Resource::Budgets => "budgets",
+            Resource::Pricing => "pricing",
+            Resource::Alerts => "alerts",
         }
     }
 

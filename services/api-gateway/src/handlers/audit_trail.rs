@@ -18,6 +18,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::upstream::grpc_error;
 
+use super::time;
+
 const WHAT: &str = "audit entry";
 const OUTCOMES: [&str; 3] = ["success", "failure", "denied"];
 
@@ -130,15 +132,8 @@ pub struct AccessLogQuery {
     pub cursor: Option<String>,
 }
 
-fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    ts.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-}
-
 fn ts(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
-    t.map(|t| prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
-    })
+    t.map(super::timestamp)
 }
 
 fn json_of(s: &str) -> Option<serde_json::Value> {

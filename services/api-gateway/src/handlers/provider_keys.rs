@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use keyward_proto::v1::{self as pb, actor};
+use keyward_proto::v1 as pb;
 use keyward_providers::Provider;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,6 +16,7 @@ use crate::domain::vkeys::ScopeInput;
 use crate::domain::{check_name, ensure_read, ensure_target, ensure_write};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::handlers::vkeys::Empty;
+use crate::handlers::{time, uuid_of};
 use crate::state::AppState;
 
 const WHAT: &str = "provider key";
@@ -206,18 +207,10 @@ pub struct ListQuery {
     pub provider: Option<Provider>,
 }
 
-fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    ts.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-}
-
 fn enum_name(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix)
         .unwrap_or(name)
         .to_ascii_lowercase()
-}
-
-fn uuid_of(s: Option<&String>) -> Option<Uuid> {
-    s.and_then(|s| s.parse().ok())
 }
 
 impl From<pb::KeyMetadata> for ProviderKey {
@@ -275,12 +268,7 @@ fn vault_error(status: &tonic::Status) -> ApiError {
 
 fn request_ctx(ctx: &Ctx, c: &Caller) -> pb::RequestContext {
     pb::RequestContext {
-        actor: Some(pb::Actor {
-            kind: actor::Kind::User as i32,
-            id: c.user_id.to_string(),
-            email: Some(c.email.clone()),
-            ip: Some(ctx.ip.clone()),
-        }),
+        actor: Some(crate::handlers::actor(ctx, c)),
         request_id: ctx.request_id.clone(),
     }
 }

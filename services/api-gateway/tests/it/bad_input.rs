@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Gw, PASSWORD};
+use crate::harness::{Extra, Gw, PASSWORD};
 
 /// (method, path, a valid body, required fields, a field and a value of the wrong type)
 type BodyCase = (
@@ -15,7 +15,8 @@ type BodyCase = (
 
 #[tokio::test]
 async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
-    let gw = Gw::start().await;
+    // Cost and alert run too, so input that slipped through would show in the snapshot.
+    let gw = Gw::start_full(&[Extra::Cost, Extra::Alert], |_| {}).await;
     let owner = gw.bootstrap("Acme", "owner@acme.test").await;
     let team = gw
         .create(&owner, "/api/v1/teams", json!({"name": "t"}))
@@ -44,6 +45,8 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
         .await;
     let org = owner.org_id.clone();
     let uid = owner.user_id.clone();
+    // Bodies are checked before any upstream call, so ids need not exist.
+    let any = uuid::Uuid::now_v7();
 
     // (method, path, a valid body, required fields, a field and a value of the wrong type)
     let bodies: Vec<BodyCase> = vec![
@@ -232,6 +235,69 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
             vec![],
             ("bogus", json!(1)),
         ),
+        (
+            "POST",
+            "/api/v1/budgets".into(),
+            json!({"name": "b", "period": "month", "amount_micros": 1000}),
+            vec!["name", "period", "amount_micros"],
+            ("amount_micros", json!("lots")),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/budgets/{any}"),
+            json!({"name": "b2"}),
+            vec![],
+            ("hard", json!("yes")),
+        ),
+        (
+            "POST",
+            "/api/v1/pricing/overrides".into(),
+            json!({"provider": "openai", "model": "*", "discount_bps": 100}),
+            vec!["provider", "model"],
+            ("discount_bps", json!("ten")),
+        ),
+        (
+            "POST",
+            "/api/v1/alerts/rules".into(),
+            json!({"name": "r", "rule_type": "budget"}),
+            vec!["name", "rule_type"],
+            ("channel_ids", json!("all")),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/alerts/rules/{any}"),
+            json!({"name": "r", "rule_type": "budget"}),
+            vec!["name", "rule_type"],
+            ("escalate_after_minutes", json!(-1)),
+        ),
+        (
+            "POST",
+            "/api/v1/alerts/channels".into(),
+            json!({"name": "c", "kind": "webhook", "secrets": {"url": "https://hooks.example.com/x"}}),
+            vec!["name", "kind"],
+            ("enabled", json!("yes")),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/alerts/channels/{any}"),
+            json!({"name": "c2"}),
+            vec!["name"],
+            ("secrets", json!("https://hooks.example.com/x")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/alerts/{any}/snooze"),
+            json!({"minutes": 5}),
+            vec!["minutes"],
+            ("minutes", json!("an hour")),
+        ),
+        (
+            "POST",
+            format!("/api/v1/alerts/{any}/ack"),
+            json!({}),
+            vec![],
+            ("comment", json!(1)),
+        ),
     ];
 
     let before = gw.snapshot().await;
@@ -335,6 +401,42 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
             expect(&r, 400, Some(field), &format!("{list}?{q}"));
             checked += 1;
         }
+    }
+    let range = "from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z";
+    for (q, field) in [
+        (format!("/api/v1/usage/breakdown?{range}"), "group_by"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=color"), "group_by"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=a,b,c,d"), "group_by"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=model,model"), "group_by"),
+        ("/api/v1/usage/breakdown?to=2025-01-02T00:00:00Z&group_by=model".into(), "from"),
+        ("/api/v1/usage/breakdown?from=yesterday&to=2025-01-02T00:00:00Z&group_by=model".into(), "from"),
+        ("/api/v1/usage/breakdown?from=2025-01-02T00:00:00Z&to=2025-01-01T00:00:00Z&group_by=model".into(), "to"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=model&bucket=week"), "bucket"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=model&page_size=0"), "page_size"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=model&cursor=x"), "cursor"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=model&team_id=zzz"), "team_id"),
+        (format!("/api/v1/usage/breakdown?{range}&group_by=model&provider=a,,b"), "provider"),
+        (format!("/api/v1/usage/timeseries?{range}&virtual_key_id=1"), "virtual_key_id"),
+        (format!("/api/v1/usage/top?{range}"), "dimension"),
+        (format!("/api/v1/usage/top?{range}&dimension=color"), "dimension"),
+        (format!("/api/v1/usage/top?{range}&dimension=model&limit=0"), "limit"),
+        (format!("/api/v1/usage/events?{range}&status=lost"), "status"),
+        (format!("/api/v1/usage/events?{range}&page_size=5000"), "page_size"),
+        ("/api/v1/cost/forecast?at=soon".into(), "at"),
+        ("/api/v1/cost/chargeback.csv".into(), "month"),
+        ("/api/v1/cost/chargeback.csv?month=2025-13".into(), "month"),
+        ("/api/v1/cost/chargeback.csv?month=2025-01&by=org".into(), "by"),
+        ("/api/v1/pricing?all_versions=maybe".into(), "all_versions"),
+        ("/api/v1/alerts?state=open".into(), "state"),
+        ("/api/v1/alerts?severity=loud".into(), "severity"),
+        ("/api/v1/alerts?page_size=1000".into(), "page_size"),
+        ("/api/v1/alerts?rule_id=1".into(), "rule_id"),
+        ("/api/v1/alerts/deliveries?status=lost".into(), "status"),
+        ("/api/v1/alerts/deliveries?channel_id=x".into(), "channel_id"),
+    ] {
+        let r = gw.req("GET", &q, token, None).await;
+        expect(&r, 400, Some(field), &q);
+        checked += 1;
     }
     assert!(checked > 150, "{checked}");
     assert_eq!(

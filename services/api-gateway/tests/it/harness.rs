@@ -40,6 +40,8 @@ pub const AUDIT_TAP: QueueSpec = QueueSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extra {
     Audit,
+    /// Usage ingest (gRPC `Ingest` and the usage queue), for tests that meter calls.
+    UsageIngest,
     Cost,
     Alert,
 }
@@ -51,6 +53,8 @@ pub struct Gw {
     pub cfg: Config,
     pub tap: Tap,
     pub pool: sqlx::PgPool,
+    /// The test's own publisher of domain events (`keyward.events`), as cost and vault publish.
+    pub events: keyward_bus::Publisher,
     shutdown: CancellationToken,
 }
 
@@ -110,12 +114,20 @@ impl Gw {
         for e in extras {
             match e {
                 Extra::Audit => migrators.push((ServiceName::Audit, &keyward_audit::MIGRATOR)),
-                Extra::Cost => {
-                    migrators.push((ServiceName::UsageIngest, &keyward_usage_ingest::MIGRATOR));
-                    migrators.push((ServiceName::Cost, &keyward_cost::MIGRATOR));
-                }
+                Extra::UsageIngest => {}
+                Extra::Cost => migrators.push((ServiceName::Cost, &keyward_cost::MIGRATOR)),
                 Extra::Alert => migrators.push((ServiceName::Alert, &keyward_alert::MIGRATOR)),
             }
+        }
+        // Cost reads the usage tables; usage's grants name the cost and alert roles.
+        if extras
+            .iter()
+            .any(|e| matches!(e, Extra::UsageIngest | Extra::Cost | Extra::Alert))
+        {
+            migrators.insert(
+                2,
+                (ServiceName::UsageIngest, &keyward_usage_ingest::MIGRATOR),
+            );
         }
         let mut tp = TestPlatform::new(&migrators).await;
         let shutdown = CancellationToken::new();
@@ -147,6 +159,11 @@ impl Gw {
                     let c = keyward_audit::Config::listening(&http, &grpc, &url);
                     tokio::spawn(async move { keyward_audit::run(&p, &c, m, t).await });
                     ServiceName::Audit
+                }
+                Extra::UsageIngest => {
+                    let c = keyward_usage_ingest::Config::with_addrs(&http, &grpc, &url);
+                    tokio::spawn(async move { keyward_usage_ingest::run(&p, &c, m, t).await });
+                    ServiceName::UsageIngest
                 }
                 Extra::Cost => {
                     let c = keyward_cost::Config::with_addrs(&http, &grpc, &url);
@@ -215,7 +232,9 @@ impl Gw {
             assert!(up.is_some(), "{ready} did not become ready");
         }
         let pool = tp.db.pool(ServiceName::ApiGateway).await;
+        let events = start_event_publisher(&tp, shutdown.clone()).await;
         Gw {
+            events,
             tp,
             base,
             http,
@@ -379,6 +398,7 @@ impl Gw {
             .as_str()
             .or(r.body["invitation"]["id"].as_str())
             .or(r.body["key"]["id"].as_str())
+            .or(r.body["channel"]["id"].as_str())
             .unwrap()
             .to_string()
     }
@@ -414,7 +434,45 @@ impl Gw {
             .unwrap();
             out.push_str(&format!("{t}={} ", row.0.unwrap_or_default()));
         }
+        // The cost and alert objects the REST API changes, when those services run (not the
+        // deliveries, which their workers change on their own).
+        for (t, cols) in [
+            ("cost.budgets", "t::text"),
+            ("cost.price_overrides", "t::text"),
+            // Not `next_eval_at`, which the periodic evaluator moves on its own.
+            ("alert.rules", "(to_jsonb(t) - 'next_eval_at')::text"),
+            ("alert.channels", "t::text"),
+            ("alert.alerts", "t.id::text || t.state"),
+        ] {
+            let q = format!(
+                "SELECT CASE WHEN to_regclass('{t}') IS NULL THEN '' ELSE \
+                 (SELECT coalesce(md5(string_agg({cols}, '|' ORDER BY {cols})), '') FROM {t} t) END"
+            );
+            let row: Result<(Option<String>,), _> = sqlx::query_as(&q).fetch_one(&mut admin).await;
+            // A missing table makes the subquery fail to plan: that service is not running.
+            let v = row.map(|r| r.0.unwrap_or_default()).unwrap_or_default();
+            out.push_str(&format!("{t}={v} "));
+        }
         out
+    }
+
+    /// Publishes a domain event for `org` on `keyward.events` (as cost or the vault would).
+    pub async fn publish_event(
+        &self,
+        org: &str,
+        payload: keyward_proto::v1::domain_event::Payload,
+    ) {
+        let ev = DomainEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            occurred_at: Some(keyward_proto::time::now()),
+            org_id: org.to_string(),
+            payload: Some(payload),
+        };
+        let kind = keyward_bus::events::domain_kind(&ev);
+        self.events
+            .publish_confirmed(keyward_bus::events::domain_message(kind, &ev))
+            .await
+            .unwrap();
     }
 
     pub async fn wait_audit(&self, what: impl Fn(&AuditEvent) -> bool) -> AuditEvent {
@@ -436,6 +494,28 @@ pub struct Session {
     pub org_id: String,
     pub user_id: String,
     pub email: String,
+}
+
+async fn start_event_publisher(
+    tp: &TestPlatform,
+    shutdown: CancellationToken,
+) -> keyward_bus::Publisher {
+    let direct = Broker::new(&tp.platform.broker, "gateway-test-events", Vec::new());
+    let (b, t) = (direct.clone(), shutdown.clone());
+    tokio::spawn(async move { b.run(t).await });
+    direct
+        .wait_connected(Duration::from_secs(20))
+        .await
+        .unwrap();
+    let spool = keyward_bus::Spool::open(&tp.platform.broker.spool_dir, "test-events").unwrap();
+    let (events, task) = keyward_bus::Publisher::new(
+        direct,
+        spool,
+        keyward_bus::PublisherOptions::default(),
+        shutdown,
+    );
+    tokio::spawn(task);
+    events
 }
 
 async fn start_tap(tp: &TestPlatform, shutdown: CancellationToken) -> Tap {

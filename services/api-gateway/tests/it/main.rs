@@ -8,6 +8,7 @@
     reason = "test helpers fail loudly on a broken environment"
 )]
 
+mod alert_routes;
 mod audit_routes;
 mod auth_flows;
 mod bad_input;
@@ -23,4 +24,5 @@ mod proxy_harness;
 mod proxy_resilience;
 mod proxy_sdk;
 mod team_scope;
+mod usage_routes;
 mod vkeys;

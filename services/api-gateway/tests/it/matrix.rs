@@ -382,6 +382,256 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
     ),
 ];
 
+/// The routes served through the cost and alert services (their own test, so the two halves of
+/// the matrix run side by side).
+const SERVICE_CASES: &[(&str, &str, Need, &[u16], Other)] = &[
+    (
+        "GET",
+        "/api/v1/usage/breakdown",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/usage/timeseries",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/usage/top",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/usage/events",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/cost/forecast",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/cost/recommendations",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/cost/chargeback.csv",
+        P("usage", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/budgets",
+        P("budgets", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "POST",
+        "/api/v1/budgets",
+        P("budgets", "write"),
+        &[201],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/budgets/{id}",
+        P("budgets", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "PATCH",
+        "/api/v1/budgets/{id}",
+        P("budgets", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "DELETE",
+        "/api/v1/budgets/{id}",
+        P("budgets", "write"),
+        &[204],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/pricing",
+        P("pricing", "read"),
+        &[200],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/pricing/overrides",
+        P("pricing", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "POST",
+        "/api/v1/pricing/overrides",
+        P("pricing", "write"),
+        &[201],
+        Other::Same,
+    ),
+    (
+        "DELETE",
+        "/api/v1/pricing/overrides/{id}",
+        P("pricing", "write"),
+        &[204],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/rules",
+        P("alerts", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/rules",
+        P("alerts", "write"),
+        &[201],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/rules/{id}",
+        P("alerts", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "PUT",
+        "/api/v1/alerts/rules/{id}",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/rules/{id}",
+        P("alerts", "write"),
+        &[204],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/channels",
+        P("alerts", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/channels",
+        P("alerts", "write"),
+        &[201],
+        Other::Same,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/channels/{id}",
+        P("alerts", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "PUT",
+        "/api/v1/alerts/channels/{id}",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "DELETE",
+        "/api/v1/alerts/channels/{id}",
+        P("alerts", "write"),
+        &[204],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/channels/{id}/test",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts",
+        P("alerts", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/{id}",
+        P("alerts", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/{id}/ack",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/{id}/resolve",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/{id}/snooze",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/deliveries",
+        P("alerts", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/deliveries/{id}",
+        P("alerts", "read"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/deliveries/{id}/retry",
+        P("alerts", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+];
+
 /// `(resource, action) → roles allowed`, parsed from docs/rbac.md.
 pub fn doc_table() -> BTreeMap<(String, String), BTreeSet<String>> {
     let text = std::fs::read_to_string(keyward_testkit::repo_root().join("docs/rbac.md")).unwrap();
@@ -623,8 +873,133 @@ async fn prepare(
             );
             (p(&id), body)
         }
+        (_, p_path)
+            if p_path.starts_with("/api/v1/usage/") || p_path.starts_with("/api/v1/cost/") =>
+        {
+            (usage_url(path), None)
+        }
+        ("POST", "/api/v1/budgets") => (path.into(), Some(budget_body(Some(&s.team)))),
+        (_, "/api/v1/budgets/{id}") => {
+            let id = gw.create(o, "/api/v1/budgets", budget_body(None)).await;
+            (
+                p(&id),
+                (method == "PATCH").then(|| json!({"amount_micros": 2_000_000})),
+            )
+        }
+        ("POST", "/api/v1/pricing/overrides") => (path.into(), Some(override_body())),
+        ("DELETE", "/api/v1/pricing/overrides/{id}") => (
+            p(&gw
+                .create(o, "/api/v1/pricing/overrides", override_body())
+                .await),
+            None,
+        ),
+        ("POST", "/api/v1/alerts/rules") => (path.into(), Some(rule_body())),
+        (_, "/api/v1/alerts/rules/{id}") => {
+            let id = gw.create(o, "/api/v1/alerts/rules", rule_body()).await;
+            (p(&id), (method == "PUT").then(rule_body))
+        }
+        ("POST", "/api/v1/alerts/channels") => (path.into(), Some(channel_body())),
+        (_, "/api/v1/alerts/channels/{id}" | "/api/v1/alerts/channels/{id}/test") => {
+            let id = gw
+                .create(o, "/api/v1/alerts/channels", channel_body())
+                .await;
+            (
+                p(&id),
+                (method == "PUT").then(|| json!({"name": uniq("ch")})),
+            )
+        }
+        (_, p_path) if p_path.starts_with("/api/v1/alerts/{id}") => {
+            let id = fire_alert(gw, o).await;
+            (
+                p(&id),
+                p_path.ends_with("/snooze").then(|| json!({"minutes": 30})),
+            )
+        }
+        (_, p_path) if p_path.starts_with("/api/v1/alerts/deliveries/{id}") => {
+            (p(&failed_delivery(gw, o).await), None)
+        }
         _ => (path.into(), None),
     }
+}
+
+/// A valid query for each usage and cost route (an empty window answers empty results).
+fn usage_url(path: &str) -> String {
+    let range = "from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z";
+    match path {
+        "/api/v1/usage/breakdown" => format!("{path}?{range}&group_by=model,team&bucket=day"),
+        "/api/v1/usage/timeseries" | "/api/v1/usage/events" => format!("{path}?{range}"),
+        "/api/v1/usage/top" => format!("{path}?{range}&dimension=model&limit=5"),
+        "/api/v1/cost/chargeback.csv" => format!("{path}?month=2025-01&by=team"),
+        _ => path.into(),
+    }
+}
+
+fn budget_body(team: Option<&str>) -> Value {
+    let mut b = json!({"name": uniq("b"), "period": "month", "amount_micros": 1_000_000});
+    if let Some(t) = team {
+        b["scope"] = json!({"team_id": t});
+    }
+    b
+}
+
+fn override_body() -> Value {
+    json!({"provider": "openai", "model": "*", "discount_bps": 100})
+}
+
+fn rule_body() -> Value {
+    json!({"name": uniq("rule"), "rule_type": "key_health", "severity": "critical"})
+}
+
+/// A webhook to a closed local port (the matrix gateway allows private targets).
+fn channel_body() -> Value {
+    json!({"name": uniq("ch"), "kind": "webhook", "secrets": {"url": "http://127.0.0.1:9/hook"}})
+}
+
+/// A fresh firing alert of `o`'s org: a `key.invalid` event for a new key, as the vault
+/// publishes it, turned into an alert by the org's default key-health rule.
+pub async fn fire_alert(gw: &Gw, o: &Session) -> String {
+    let key = uuid::Uuid::now_v7().to_string();
+    gw.publish_event(
+        &o.org_id,
+        keyward_proto::v1::domain_event::Payload::KeyInvalid(keyward_proto::v1::KeyInvalid {
+            key_id: key.clone(),
+            provider: "openai".into(),
+            outcome: "invalid".into(),
+            reason: "401 invalid_api_key".into(),
+        }),
+    )
+    .await;
+    let found = keyward_testkit::eventually(std::time::Duration::from_secs(20), || async {
+        let r = gw
+            .req("GET", "/api/v1/alerts?state=firing", Some(&o.access), None)
+            .await;
+        r.body["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|a| a["labels"]["key_id"] == key.as_str())
+                .and_then(|a| a["id"].as_str().map(str::to_string))
+        })
+    })
+    .await;
+    found.expect("the key.invalid event never became an alert")
+}
+
+/// A failed delivery of `o`'s org: a test send to a channel nobody listens on.
+async fn failed_delivery(gw: &Gw, o: &Session) -> String {
+    let ch = gw
+        .create(o, "/api/v1/alerts/channels", channel_body())
+        .await;
+    let r = gw
+        .req(
+            "POST",
+            &format!("/api/v1/alerts/channels/{ch}/test"),
+            Some(&o.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["delivery"]["status"], "failed", "{}", r.text);
+    r.body["delivery"]["id"].as_str().unwrap().to_string()
 }
 
 /// A provider key pointing at a closed local port (validation fails fast).
@@ -689,10 +1064,7 @@ async fn secrets_of(gw: &Gw, s: &Side) -> Vec<String> {
 
 #[tokio::test]
 async fn authorization_matrix_every_route_role_and_org() {
-    let gw = Gw::start_full(&[Extra::Audit], |_| {}).await;
-    let table = doc_table();
-
-    // The table must name exactly the registered routes.
+    // The tables must name exactly the registered routes.
     let registered: BTreeSet<(String, String)> = keyward_api_gateway::app::api()
         .table()
         .routes
@@ -701,13 +1073,29 @@ async fn authorization_matrix_every_route_role_and_org() {
         .collect();
     let covered: BTreeSet<(String, String)> = CASES
         .iter()
+        .chain(SERVICE_CASES)
         .map(|c| (c.0.to_string(), c.1.to_string()))
         .collect();
     assert_eq!(
         registered, covered,
         "the matrix must cover every registered route"
     );
+    run_matrix(Gw::start_full(&[Extra::Audit], |_| {}).await, CASES).await;
+}
 
+#[tokio::test]
+async fn authorization_matrix_usage_cost_and_alert_routes() {
+    let gw = Gw::start_full(&[Extra::Cost, Extra::Alert], |cfg| {
+        cfg.allow_private_webhook_targets = true;
+    })
+    .await;
+    run_matrix(gw, SERVICE_CASES).await;
+}
+
+/// Every case × role × {own org, other org}: zero unexpected cells.
+#[expect(clippy::print_stdout, reason = "the cell tally is the test's report")]
+async fn run_matrix(gw: Gw, cases: &[(&str, &str, Need, &[u16], Other)]) {
+    let table = doc_table();
     let a = side(&gw, "Alpha").await;
     let b = side(&gw, "Bravo").await;
     let mut members: BTreeMap<&str, String> = BTreeMap::new();
@@ -722,7 +1110,7 @@ async fn authorization_matrix_every_route_role_and_org() {
     let mut unexpected = Vec::new();
     let mut cells = 0;
     let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
-    for &(method, path, need, own_ok, other) in CASES {
+    for &(method, path, need, own_ok, other) in cases {
         for role in ROLES {
             for cross in [false, true] {
                 cells += 1;
@@ -804,7 +1192,7 @@ async fn authorization_matrix_every_route_role_and_org() {
     }
     println!(
         "authorization matrix: {cells} cells ({} routes × {} roles × 2 orgs); {tally:?}; {} unexpected",
-        CASES.len(),
+        cases.len(),
         ROLES.len(),
         unexpected.len()
     );
@@ -814,7 +1202,7 @@ async fn authorization_matrix_every_route_role_and_org() {
         unexpected.len(),
         unexpected.join("\n")
     );
-    assert_eq!(cells, CASES.len() * ROLES.len() * 2);
+    assert_eq!(cells, cases.len() * ROLES.len() * 2);
 }
 
 #[tokio::test]
@@ -845,6 +1233,6 @@ async fn the_documented_permission_table_is_the_builtin_policy() {
     doc.retain(|_, roles| !roles.is_empty());
     assert_eq!(
         live, doc,
-        "docs/rbac.md and the built-in rules of migration 0001 differ"
+        "docs/rbac.md and the built-in rules of the identity migrations differ"
     );
 }

@@ -1,7 +1,9 @@
 //! Analytics over the usage rollups: breakdowns, time series, top-N, forecast, chargeback and
-//! recommendations. Nothing here reads raw events.
+//! recommendations from the rollups; request-level drill-down (`events`) is the one reader of raw
+//! events.
 
 pub mod chargeback;
+pub mod events;
 pub mod forecast;
 pub mod query;
 pub mod recommend;
