@@ -18,6 +18,7 @@ pub mod request_id;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +82,7 @@ pub async fn state(
         tracing::warn!(error = %e, "authorization policy not loaded yet; retrying in the background");
     }
     let vault = vault_client(platform)?;
+    let upstreams = upstream::Upstreams::new(platform, SERVICE.as_str())?;
     Ok(web::Data::new(AppState {
         pool,
         authz,
@@ -90,6 +92,7 @@ pub async fn state(
         routes: app::route_table(),
         trust_forwarded_for: cfg.trust_forwarded_for,
         vault,
+        upstreams,
     }))
 }
 

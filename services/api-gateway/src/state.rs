@@ -21,4 +21,6 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// The vault (provider keys), shared with the LLM proxy.
     pub vault: crate::proxy::secrets::VaultClient,
+    /// The audit, cost and alert services behind their REST routes.
+    pub upstreams: crate::upstream::Upstreams,
 }

@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use keyward_core::ErrorCode;
 use keyward_proto::v1::{self as pb, actor};
 use keyward_providers::Provider;
 use serde::{Deserialize, Serialize};
@@ -271,30 +270,7 @@ impl From<pb::ValidationResult> for Validation {
 
 /// A vault status as a REST error; ids the vault does not know (or keeps from this org) are 404.
 fn vault_error(status: &tonic::Status) -> ApiError {
-    let message = keyward_crypto::redact(status.message()).into_owned();
-    match ErrorCode::from_grpc(status.code()) {
-        ErrorCode::NotFound | ErrorCode::PermissionDenied => ApiError::not_found(WHAT),
-        ErrorCode::Unavailable | ErrorCode::Timeout => {
-            tracing::warn!(code = ?status.code(), "vault unavailable");
-            ApiError::unavailable("the key vault is unavailable; try again")
-        }
-        ErrorCode::Internal | ErrorCode::Unauthenticated => {
-            ApiError::internal(&format!("vault: {:?}: {message}", status.code()))
-        }
-        ErrorCode::InvalidArgument => match message.split_once(": ") {
-            // The vault names the field first (`secret: …`).
-            Some((field, rest))
-                if !field.is_empty()
-                    && field
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
-            {
-                ApiError::invalid(field, rest)
-            }
-            _ => ApiError::invalid("", message),
-        },
-        code => ApiError::new(code, message),
-    }
+    crate::upstream::grpc_error(keyward_core::ServiceName::Vault, WHAT, status)
 }
 
 fn caller(ctx: &Ctx) -> ApiResult<&Caller> {

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyward_api_gateway::Config;
-use keyward_bus::topology::{AUDIT_INGEST, EVENTS, QueueSpec};
+use keyward_bus::topology::{AUDIT, AUDIT_KEY, EVENTS, QueueSpec};
 use keyward_bus::{Broker, ConsumerOptions, Handled, Message, consume};
 use keyward_core::ServiceName;
 use keyward_crypto::SecretString;
@@ -28,6 +28,25 @@ pub const DOMAIN_TAP: QueueSpec = QueueSpec {
     exchange: EVENTS,
     binding_keys: &["#"],
 };
+
+/// The test's own copy of the audit stream (the audit service, when started, reads its own).
+pub const AUDIT_TAP: QueueSpec = QueueSpec {
+    name: "keyward.audit.gateway-test",
+    exchange: AUDIT,
+    binding_keys: &[AUDIT_KEY],
+};
+
+/// Services a test can start beside the gateway and the vault (which always runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    dead_code,
+    reason = "not every test binary build starts every extra service yet"
+)]
+pub enum Extra {
+    Audit,
+    Cost,
+    Alert,
+}
 
 pub struct Gw {
     pub tp: TestPlatform,
@@ -83,11 +102,26 @@ impl Gw {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Gw {
-        let mut tp = TestPlatform::new(&[
+        Self::start_full(&[], tweak).await
+    }
+
+    /// The gateway and the vault, plus the `extras`, each a real service in this process.
+    pub async fn start_full(extras: &[Extra], tweak: impl FnOnce(&mut Config)) -> Gw {
+        let mut migrators = vec![
             (ServiceName::ApiGateway, &keyward_api_gateway::MIGRATOR),
             (ServiceName::Vault, &keyward_vault::MIGRATOR),
-        ])
-        .await;
+        ];
+        for e in extras {
+            match e {
+                Extra::Audit => migrators.push((ServiceName::Audit, &keyward_audit::MIGRATOR)),
+                Extra::Cost => {
+                    migrators.push((ServiceName::UsageIngest, &keyward_usage_ingest::MIGRATOR));
+                    migrators.push((ServiceName::Cost, &keyward_cost::MIGRATOR));
+                }
+                Extra::Alert => migrators.push((ServiceName::Alert, &keyward_alert::MIGRATOR)),
+            }
+        }
+        let mut tp = TestPlatform::new(&migrators).await;
         let shutdown = CancellationToken::new();
         // The real vault, for `/provider-keys`.
         let (vh, vg) = (free_port(), free_port());
@@ -105,6 +139,33 @@ impl Gw {
             keyward_vault::run(&p, &c, m, t).await
         });
         tp.platform.endpoints.insert("vault".into(), grpc_url);
+        let mut readies = Vec::new();
+        for e in extras {
+            let (h, g) = (free_port(), free_port());
+            let (http, grpc) = (format!("127.0.0.1:{h}"), format!("127.0.0.1:{g}"));
+            let url = format!("http://{grpc}");
+            let (p, t) = (tp.platform.clone(), shutdown.clone());
+            let m = keyward_telemetry::Metrics::new().unwrap();
+            let name = match e {
+                Extra::Audit => {
+                    let c = keyward_audit::Config::listening(&http, &grpc, &url);
+                    tokio::spawn(async move { keyward_audit::run(&p, &c, m, t).await });
+                    ServiceName::Audit
+                }
+                Extra::Cost => {
+                    let c = keyward_cost::Config::with_addrs(&http, &grpc, &url);
+                    tokio::spawn(async move { keyward_cost::run(&p, &c, m, t).await });
+                    ServiceName::Cost
+                }
+                Extra::Alert => {
+                    let c = keyward_alert::Config::with_addrs(&http, &grpc, &url);
+                    tokio::spawn(async move { keyward_alert::run(&p, &c, m, t).await });
+                    ServiceName::Alert
+                }
+            };
+            tp.platform.endpoints.insert(name.as_str().into(), url);
+            readies.push(format!("http://{http}/readyz"));
+        }
         let vault_ready = format!("http://{}/readyz", vcfg.http);
         let port = free_port();
         let mut cfg = test_config(port);
@@ -143,6 +204,20 @@ impl Gw {
         })
         .await;
         assert!(vault_up.is_some(), "vault did not start");
+        for ready in readies {
+            let up = eventually(Duration::from_secs(30), || {
+                let (h, u) = (http.clone(), ready.clone());
+                async move {
+                    h.get(u)
+                        .send()
+                        .await
+                        .ok()
+                        .filter(|r| r.status().is_success())
+                }
+            })
+            .await;
+            assert!(up.is_some(), "{ready} did not become ready");
+        }
         let pool = tp.db.pool(ServiceName::ApiGateway).await;
         Gw {
             tp,
@@ -371,7 +446,7 @@ async fn start_tap(tp: &TestPlatform, shutdown: CancellationToken) -> Tap {
     let broker = Broker::new(
         &tp.platform.broker,
         "gateway-test-tap",
-        vec![AUDIT_INGEST, DOMAIN_TAP],
+        vec![AUDIT_TAP, DOMAIN_TAP],
     );
     let (b, t) = (broker.clone(), shutdown.clone());
     tokio::spawn(async move { b.run(t).await });
@@ -385,7 +460,7 @@ async fn start_tap(tp: &TestPlatform, shutdown: CancellationToken) -> Tap {
     let a = tap.audit.clone();
     tokio::spawn(consume(
         broker.clone(),
-        AUDIT_INGEST,
+        AUDIT_TAP,
         ConsumerOptions::default(),
         shutdown.clone(),
         move |batch: Vec<Message>| {
