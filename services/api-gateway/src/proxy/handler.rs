@@ -243,6 +243,13 @@ async fn handle(
         project: vk.project_id,
         virtual_key: vk.id,
     };
+    if let Some(load) = st.budgets.prepare(&scope)
+        && load.await.is_err()
+    {
+        st.limiter.settle(vk.id, taken, 0);
+        let msg = "the budgets of this key could not be loaded from the cost service; try again";
+        return reject(shape, ErrorKind::Overloaded, msg, None, &request_id);
+    }
     let reservation = match budget::reserve(st.budgets.as_ref(), &scope, worst) {
         Ok(r) => r,
         Err(e) => {

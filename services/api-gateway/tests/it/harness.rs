@@ -153,6 +153,18 @@ impl Gw {
                     ServiceName::Audit
                 }
                 Extra::Cost => {
+                    // Cost reads what usage-ingest writes: both run.
+                    let (uh, ug) = (free_port(), free_port());
+                    let (uhttp, ugrpc) = (format!("127.0.0.1:{uh}"), format!("127.0.0.1:{ug}"));
+                    let uurl = format!("http://{ugrpc}");
+                    let uc = keyward_usage_ingest::Config::with_addrs(&uhttp, &ugrpc, &uurl);
+                    let (up, ut) = (p.clone(), t.clone());
+                    let um = keyward_telemetry::Metrics::new().unwrap();
+                    tokio::spawn(async move { keyward_usage_ingest::run(&up, &uc, um, ut).await });
+                    tp.platform
+                        .endpoints
+                        .insert(ServiceName::UsageIngest.as_str().into(), uurl);
+                    readies.push(format!("http://{uhttp}/readyz"));
                     let c = keyward_cost::Config::with_addrs(&http, &grpc, &url);
                     tokio::spawn(async move { keyward_cost::run(&p, &c, m, t).await });
                     ServiceName::Cost

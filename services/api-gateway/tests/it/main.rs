@@ -16,6 +16,7 @@ mod harness;
 mod matrix;
 mod openapi;
 mod proxy;
+mod proxy_budgets;
 mod proxy_harness;
 mod proxy_resilience;
 mod proxy_sdk;
