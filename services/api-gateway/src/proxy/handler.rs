@@ -34,6 +34,10 @@ pub async fn embeddings(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>
     handle(ClientApi::OpenAiEmbeddings, &req, &body, st.into_inner()).await
 }
 
+pub async fn responses(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>) -> HttpResponse {
+    handle(ClientApi::OpenAiResponses, &req, &body, st.into_inner()).await
+}
+
 pub async fn messages(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>) -> HttpResponse {
     handle(ClientApi::AnthropicMessages, &req, &body, st.into_inner()).await
 }
@@ -220,6 +224,14 @@ async fn handle(
     };
     if let Err(msg) = allowed(&vk, requested, &route) {
         return reject(shape, ErrorKind::PermissionDenied, msg, None, &request_id);
+    }
+    if api == ClientApi::OpenAiResponses && !keyward_providers::serves_responses(route.provider) {
+        let msg = format!(
+            "/v1/responses is forwarded only to OpenAI and OpenAI-compatible providers, not {}; \
+             use /v1/chat/completions for this model",
+            route.provider.as_str()
+        );
+        return reject(shape, ErrorKind::InvalidRequest, &msg, None, &request_id);
     }
     let est_input = estimate_input(&json);
     let max_out = max_output(api, &json);

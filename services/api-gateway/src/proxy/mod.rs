@@ -1,5 +1,5 @@
-//! The LLM proxy (`/v1/*`): OpenAI-shaped `chat/completions`, `embeddings` and `models`, and
-//! Anthropic-shaped `messages`, authenticated by virtual keys.
+//! The LLM proxy (`/v1/*`): OpenAI-shaped `chat/completions`, `responses`, `embeddings` and
+//! `models`, and Anthropic-shaped `messages`, authenticated by virtual keys.
 //!
 //! The hot path (see `docs/proxy.md`): virtual key from memory → allow-lists → RPM/TPM buckets →
 //! budget reservation → provider key from the vault (cached) → upstream through
@@ -155,6 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<ProxyState>) {
             .route("/chat/completions", web::post().to(handler::chat))
             .route("/embeddings", web::post().to(handler::embeddings))
             .route("/messages", web::post().to(handler::messages))
+            .route("/responses", web::post().to(handler::responses))
             .route("/models", web::get().to(handler::models)),
     );
 }

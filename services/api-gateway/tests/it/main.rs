@@ -19,6 +19,7 @@ mod proxy;
 mod proxy_budgets;
 mod proxy_harness;
 mod proxy_resilience;
+mod proxy_responses;
 mod proxy_sdk;
 mod team_scope;
 mod vkeys;
