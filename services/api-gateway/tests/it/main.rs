@@ -18,6 +18,7 @@ mod openapi;
 mod proxy;
 mod proxy_budgets;
 mod proxy_harness;
+mod proxy_log_canary;
 mod proxy_resilience;
 mod proxy_responses;
 mod proxy_sdk;
