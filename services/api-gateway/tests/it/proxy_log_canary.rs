@@ -94,7 +94,8 @@ async fn proxy_log_canary_secret_and_virtual_key_never_logged_or_returned() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    answers.lock().unwrap().push(r.text().await.unwrap());
+    let text = r.text().await.unwrap();
+    answers.lock().unwrap().push(text);
     // The provider rejects the canary secret (OpenAI echoes part of a rejected key).
     px.mock
         .set_failure(Provider::OpenAi, secret, Some(Failure::Unauthorized));
