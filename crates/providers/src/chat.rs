@@ -29,13 +29,16 @@ pub enum ClientApi {
     OpenAiEmbeddings,
     /// `POST /v1/messages`.
     AnthropicMessages,
+    /// `POST /v1/responses` (OpenAI Responses API): forwarded to OpenAI and OpenAI-compatible
+    /// providers only.
+    OpenAiResponses,
 }
 
 impl ClientApi {
     /// The shape of this API's errors and streams.
     pub const fn shape(self) -> ApiShape {
         match self {
-            Self::OpenAiChat | Self::OpenAiEmbeddings => ApiShape::OpenAi,
+            Self::OpenAiChat | Self::OpenAiEmbeddings | Self::OpenAiResponses => ApiShape::OpenAi,
             Self::AnthropicMessages => ApiShape::Anthropic,
         }
     }
@@ -163,6 +166,24 @@ pub fn prepare(
             chat_call(stream),
             from_pivot(provider, request.clone(), model, stream)?,
         ),
+        ClientApi::OpenAiResponses if serves_responses(provider) => {
+            let mut body = request.clone();
+            body["model"] = Value::String(model.to_owned());
+            let call = if stream {
+                Call::ResponsesStream
+            } else {
+                Call::Responses
+            };
+            (call, body)
+        }
+        ClientApi::OpenAiResponses => {
+            return Err(TranslateError::Unsupported(format!(
+                "/v1/responses is forwarded only to OpenAI and OpenAI-compatible providers, not \
+                 {}; use /v1/chat/completions for this model",
+                provider.as_str()
+            ))
+            .into());
+        }
     };
     let bytes = serde_json::to_vec(&body)
         .map_err(|_| TranslateError::InvalidRequest("unserializable request".into()))?;
@@ -182,6 +203,12 @@ pub fn prepare(
             encoding_format,
         },
     })
+}
+
+/// Whether `provider` serves the OpenAI Responses API (`/v1/responses` is forwarded, not
+/// translated).
+pub const fn serves_responses(provider: Provider) -> bool {
+    matches!(provider, Provider::OpenAi | Provider::OpenAiCompatible)
 }
 
 const fn chat_call(stream: bool) -> Call {
@@ -241,6 +268,18 @@ impl Exchange {
     pub fn response(&self, headers: &HeaderMap, body: &[u8]) -> Result<Translated, TranslateError> {
         let json: Value = serde_json::from_slice(body)
             .map_err(|_| TranslateError::InvalidResponse("the body is not JSON".into()))?;
+        if self.api == ClientApi::OpenAiResponses {
+            let finish_reason = match json.get("status").and_then(Value::as_str) {
+                Some("completed") => Some(FinishReason::Stop),
+                Some("incomplete") => Some(FinishReason::Length),
+                _ => None,
+            };
+            return Ok(Translated {
+                body: Bytes::copy_from_slice(body),
+                usage: json.get("usage").and_then(Usage::from_openai_responses),
+                finish_reason,
+            });
+        }
         if self.api == ClientApi::OpenAiEmbeddings {
             let mut request = serde_json::json!({});
             if let Some(format) = &self.encoding_format {
@@ -333,6 +372,9 @@ impl Exchange {
         match (self.api, wire(self.provider)) {
             (ClientApi::AnthropicMessages, Wire::Anthropic) => {
                 StreamObserver::passthrough(Passthrough::new(PassthroughKind::Anthropic))
+            }
+            (ClientApi::OpenAiResponses, _) => {
+                StreamObserver::passthrough(Passthrough::new(PassthroughKind::OpenAiResponses))
             }
             (ClientApi::OpenAiChat | ClientApi::OpenAiEmbeddings, Wire::OpenAi) => {
                 let asked_upstream = matches!(

@@ -28,7 +28,8 @@ mod usage;
 mod validate;
 
 pub use chat::{
-    ClientApi, Exchange, PrepareError, Prepared, Translated, prepare, usage_from_response,
+    ClientApi, Exchange, PrepareError, Prepared, Translated, prepare, serves_responses,
+    usage_from_response,
 };
 pub use client::http_client;
 pub use errors::{ApiShape, ClientError, ErrorKind, client_error, error_body, translate_error};

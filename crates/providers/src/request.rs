@@ -40,6 +40,10 @@ pub enum Call {
     /// Embeddings of several inputs (Gemini `batchEmbedContents`); the same endpoint as
     /// [`Call::Embed`] elsewhere.
     EmbedBatch,
+    /// OpenAI Responses API (`/responses`), OpenAI and OpenAI-compatible only.
+    Responses,
+    /// The streaming variant of [`Call::Responses`].
+    ResponsesStream,
 }
 
 /// Why an upstream request could not be built. Messages never contain a secret.
@@ -125,6 +129,13 @@ fn base_url(target: &Target<'_>) -> Result<String, BuildError> {
 fn path(target: &Target<'_>, call: Call) -> Result<String, BuildError> {
     let model = encode_segment(target.model);
     let chat = matches!(call, Call::Chat | Call::ChatStream);
+    if matches!(call, Call::Responses | Call::ResponsesStream) {
+        // https://platform.openai.com/docs/api-reference/responses/create
+        return match target.provider {
+            Provider::OpenAi | Provider::OpenAiCompatible => Ok("/responses".to_owned()),
+            other => Err(BuildError::Unsupported(other)),
+        };
+    }
     Ok(match target.provider {
         // https://platform.openai.com/docs/api-reference/chat/create
         // https://platform.openai.com/docs/api-reference/embeddings/create
@@ -166,6 +177,9 @@ fn path(target: &Target<'_>, call: Call) -> Result<String, BuildError> {
             Call::ChatStream => format!("/v1beta/models/{model}:streamGenerateContent?alt=sse"),
             Call::Embed => format!("/v1beta/models/{model}:embedContent"),
             Call::EmbedBatch => format!("/v1beta/models/{model}:batchEmbedContents"),
+            Call::Responses | Call::ResponsesStream => {
+                return Err(BuildError::Unsupported(Provider::Gemini));
+            }
         },
         // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
         // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
@@ -174,6 +188,9 @@ fn path(target: &Target<'_>, call: Call) -> Result<String, BuildError> {
             Call::Chat => format!("/model/{model}/converse"),
             Call::ChatStream => format!("/model/{model}/converse-stream"),
             Call::Embed | Call::EmbedBatch => format!("/model/{model}/invoke"),
+            Call::Responses | Call::ResponsesStream => {
+                return Err(BuildError::Unsupported(Provider::Bedrock));
+            }
         },
         // https://docs.cohere.com/reference/chat  https://docs.cohere.com/reference/embed
         Provider::Cohere if chat => "/v2/chat".to_owned(),
@@ -206,7 +223,7 @@ pub(crate) fn build_upstream_at(
     let accept = match (provider, call) {
         // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
         (Provider::Bedrock, Call::ChatStream) => "application/vnd.amazon.eventstream",
-        (_, Call::ChatStream) => "text/event-stream",
+        (_, Call::ChatStream | Call::ResponsesStream) => "text/event-stream",
         _ => "application/json",
     };
     let mut headers = HeaderMap::new();

@@ -154,7 +154,11 @@ pub async fn run_with(
         host.shutdown(),
     );
     let state = state(platform, cfg, publisher).await?;
-    let proxy = proxy::ProxyState::new(platform, &state, proxy_options).map_err(Error::Config)?;
+    let (proxy, budget_feed) =
+        proxy::ProxyState::new(platform, &state, proxy_options).map_err(Error::Config)?;
+    if let Some(feed) = budget_feed {
+        host.spawn("budget-feed", feed.run(host.shutdown()));
+    }
     let events = proxy::events::run(proxy.clone(), broker.clone(), host.shutdown());
     host.spawn("proxy-invalidation", events);
     host.spawn(

@@ -18,6 +18,8 @@ pub(crate) enum PassthroughKind {
     OpenAi { strip_usage_chunk: bool },
     /// Anthropic message events.
     Anthropic,
+    /// OpenAI Responses API events (`response.completed` carries the usage).
+    OpenAiResponses,
 }
 
 pub(crate) struct Passthrough {
@@ -80,6 +82,7 @@ impl Passthrough {
                 PassthroughKind::Anthropic => {
                     anthropic_event(&event, &mut self.anthropic_usage, summary)
                 }
+                PassthroughKind::OpenAiResponses => responses_event(&event, summary),
             };
             match verdict {
                 Verdict::Forward => kept.extend_from_slice(&event.raw),
@@ -150,6 +153,50 @@ fn openai_event(event: &SseEvent, summary: &mut StreamSummary, strip: bool) -> V
         Verdict::Drop
     } else {
         Verdict::Forward
+    }
+}
+
+/// Records what a Responses API event says: usage and completion from `response.completed` /
+/// `response.incomplete`, errors from `response.failed` / `error` (re-encoded, scrubbed).
+/// <https://platform.openai.com/docs/api-reference/responses-streaming>
+fn responses_event(event: &SseEvent, summary: &mut StreamSummary) -> Verdict {
+    if event.is_keep_alive() {
+        return Verdict::Forward;
+    }
+    let Ok(data) = serde_json::from_str::<Value>(&event.data) else {
+        return Verdict::Forward;
+    };
+    let kind = data
+        .get("type")
+        .and_then(Value::as_str)
+        .or(event.event.as_deref())
+        .unwrap_or_default();
+    match kind {
+        "response.completed" | "response.incomplete" => {
+            if let Some(u) = data
+                .pointer("/response/usage")
+                .and_then(Usage::from_openai_responses)
+            {
+                summary.usage = Some(u);
+            }
+            summary.finish_reason = Some(if kind == "response.completed" {
+                FinishReason::Stop
+            } else {
+                FinishReason::Length
+            });
+            summary.completed = true;
+            Verdict::Forward
+        }
+        "response.failed" | "error" => {
+            let message = data
+                .pointer("/response/error/message")
+                .or_else(|| data.get("message"))
+                .or_else(|| data.pointer("/error/message"))
+                .and_then(Value::as_str)
+                .unwrap_or("the provider reported an error");
+            scrubbed_error(ApiShape::OpenAi, ErrorKind::Api, message, summary)
+        }
+        _ => Verdict::Forward,
     }
 }
 

@@ -150,7 +150,11 @@ pub(crate) fn handle(
     })
 }
 
-fn sse(provider: Provider, events: Vec<Vec<u8>>, delay: Option<Duration>) -> HttpResponse {
+pub(crate) fn sse(
+    provider: Provider,
+    events: Vec<Vec<u8>>,
+    delay: Option<Duration>,
+) -> HttpResponse {
     streaming(provider, "text/event-stream; charset=utf-8", events, delay)
 }
 

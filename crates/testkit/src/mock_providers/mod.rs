@@ -53,6 +53,7 @@ mod wire_errors;
 mod wire_gemini;
 mod wire_models;
 mod wire_openai;
+mod wire_responses;
 
 use std::net::TcpListener;
 use std::sync::Arc;

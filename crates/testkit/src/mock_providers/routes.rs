@@ -106,6 +106,11 @@ fn route(
         return wire_errors::builder(provider, StatusCode::OK).json(wire_models::list(provider));
     }
     if method == "POST" {
+        if let Some(response) =
+            super::wire_responses::handle(provider, path, body, state.stream_delay())
+        {
+            return response;
+        }
         if let Some(response) = chat::handle(provider, path, req.query_string(), body, state) {
             return response;
         }

@@ -2,14 +2,21 @@
 //! every budget in its scope (virtual key, project, team, org) at once; after it, the
 //! reservation is settled to the actual cost, or released when nothing was spent.
 //!
-//! Budgets come from a [`BudgetSource`]. The gateway keeps them in memory ([`InMemoryBudgets`]):
-//! the cost service's feed (its budget list plus spend so far, refreshed periodically, and the
-//! `budget.*` events on `keyward.events`) updates the same [`Budget`] objects through
-//! [`Budget::set_amount`], [`Budget::observe_spent`] and [`Budget::reset`], so the hot path never
-//! waits for the cost service.
+//! Budgets come from a [`BudgetSource`], always answered from memory: the cost service's feed
+//! (`cost_budgets.rs`: `ActiveBudgets` per scope, `ReportReservations`, `budget.*` events) or
+//! [`InMemoryBudgets`] (tests). The feed updates the shared [`Budget`] objects through
+//! [`Budget::apply`], [`Budget::observe_spent`] and [`Budget::set_blocked`], so the hot path never
+//! waits for the cost service. A budget's spend is the cost service's figure plus this replica's
+//! settlements it has not ingested yet (dropped once its figure covers them, or after
+//! [`PENDING_TTL`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use keyward_proto::v1::DomainEvent;
 
 use uuid::Uuid;
 
@@ -43,11 +50,88 @@ pub struct BudgetScope {
     pub virtual_key: Uuid,
 }
 
+/// Local settlements the cost service may not have ingested yet are forgotten after this long
+/// at the latest (usage normally lands within a second or two).
+pub const PENDING_TTL: Duration = Duration::from_secs(60);
+
+/// One local settlement not yet seen in the cost service's spend.
+#[derive(Debug)]
+struct Pending {
+    amount: i64,
+    /// The local spend figure right after this settlement: once the cost service reports at
+    /// least this much, the settlement is counted there.
+    mark: i64,
+    at: Instant,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     amount: i64,
-    spent: i64,
+    /// Settled spend as last known from the cost service (or given at creation).
+    base: i64,
+    /// Settled here, not yet in `base`.
+    pending: VecDeque<Pending>,
+    pending_sum: i64,
+    /// Reserved by this replica's requests in flight.
     reserved: i64,
+    /// Reserved by other replicas (the cost service's figure minus what this one reported).
+    others: i64,
+    /// What this replica last reported to the cost service.
+    reported: i64,
+    /// A hard budget the cost service announced exhausted: refuses everything until reset.
+    blocked: bool,
+}
+
+impl Counters {
+    fn spent(&self) -> i64 {
+        self.base.saturating_add(self.pending_sum)
+    }
+
+    fn available(&self) -> i64 {
+        self.amount
+            .saturating_sub(self.spent())
+            .saturating_sub(self.reserved)
+            .saturating_sub(self.others)
+    }
+
+    fn settle(&mut self, reserved: i64, actual: i64) {
+        self.reserved -= reserved;
+        let actual = actual.max(0);
+        if actual > 0 {
+            self.pending_sum = self.pending_sum.saturating_add(actual);
+            self.pending.push_back(Pending {
+                amount: actual,
+                mark: self.spent(),
+                at: Instant::now(),
+            });
+        }
+    }
+
+    /// Drops pending settlements the cost service's `spent` already covers, or that are too old.
+    fn prune(&mut self, now: Instant) {
+        while let Some(p) = self.pending.front() {
+            if self.base >= p.mark || now.duration_since(p.at) > PENDING_TTL {
+                self.pending_sum -= p.amount;
+                self.pending.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+/// The cost service's view of one budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Remote {
+    pub amount: i64,
+    /// Settled spend (ingested usage) this period.
+    pub spent: i64,
+    /// Reservations of every replica, this one's last report included.
+    pub reserved: i64,
+    /// `spent >= amount`.
+    pub exhausted: bool,
+    /// Start of the current period (seconds since the epoch): a change is a new period.
+    pub period_start: i64,
 }
 
 /// One active budget period: amount, settled spend and reservations in flight (micro-dollars).
@@ -60,6 +144,7 @@ pub struct Budget {
     /// Hard budgets refuse requests they cannot cover; soft ones only count.
     pub hard: bool,
     counters: Mutex<Counters>,
+    period_start: Mutex<Option<i64>>,
 }
 
 impl Budget {
@@ -79,9 +164,10 @@ impl Budget {
             hard,
             counters: Mutex::new(Counters {
                 amount,
-                spent,
-                reserved: 0,
+                base: spent,
+                ..Counters::default()
             }),
+            period_start: Mutex::new(None),
         }
     }
 
@@ -89,14 +175,22 @@ impl Budget {
         self.counters.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Settled spend this period.
+    /// Settled spend this period: the cost service's figure plus local settlements it has not
+    /// ingested yet.
     pub fn spent(&self) -> i64 {
-        self.lock().spent
+        self.lock().spent()
     }
 
-    /// Reserved by requests in flight.
+    /// Reserved by this replica's requests in flight.
     pub fn reserved(&self) -> i64 {
         self.lock().reserved
+    }
+
+    /// What this replica holds against the budget and reports to the cost service: its
+    /// reservations in flight plus its settlements not yet ingested there.
+    pub fn held(&self) -> i64 {
+        let c = self.lock();
+        c.reserved.saturating_add(c.pending_sum)
     }
 
     /// The amount of the period.
@@ -104,29 +198,94 @@ impl Budget {
         self.lock().amount
     }
 
+    /// Whether the cost service announced this hard budget exhausted.
+    pub fn blocked(&self) -> bool {
+        self.lock().blocked
+    }
+
     /// The cost service changed the amount.
     pub fn set_amount(&self, amount: i64) {
         self.lock().amount = amount;
     }
 
-    /// The cost service's view of the spend (other gateway replicas included): never lowers the
-    /// local figure within a period.
+    /// The cost service's figure of settled spend (all replicas): replaces the base, and local
+    /// settlements it already covers stop counting twice.
     pub fn observe_spent(&self, spent: i64) {
         let mut c = self.lock();
-        c.spent = c.spent.max(spent);
+        c.base = spent;
+        c.prune(Instant::now());
     }
 
-    /// A new period began (`budget.reset`).
+    /// `budget.exhausted` (hard budgets refuse everything) or `budget.reset` (they take
+    /// requests again).
+    pub fn set_blocked(&self, blocked: bool) {
+        self.lock().blocked = blocked && self.hard;
+    }
+
+    /// A new period began: `spent` so far, nothing pending, not blocked.
     pub fn reset(&self, spent: i64) {
-        self.lock().spent = spent;
+        let mut c = self.lock();
+        c.base = spent;
+        c.pending.clear();
+        c.pending_sum = 0;
+        c.blocked = false;
+    }
+
+    /// Records that `held` was reported to the cost service (see [`Budget::apply`]).
+    pub fn mark_reported(&self, held: i64) {
+        self.lock().reported = held;
+    }
+
+    /// Applies the cost service's state of the budget.
+    pub fn apply(&self, r: &Remote) {
+        let new_period = {
+            let mut p = self
+                .period_start
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let changed = p.is_some_and(|old| old != r.period_start);
+            *p = Some(r.period_start);
+            changed
+        };
+        if new_period {
+            self.reset(r.spent);
+        }
+        let mut c = self.lock();
+        c.amount = r.amount;
+        c.base = r.spent;
+        c.others = r.reserved.saturating_sub(c.reported).max(0);
+        c.blocked = self.hard && r.exhausted;
+        c.prune(Instant::now());
     }
 }
 
-/// Where the active budgets of a scope come from. Must answer from memory: it is called on
-/// every proxied request.
+/// A boxed future (the trait is used as `dyn`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The budgets of a scope could not be loaded (first request of the scope, cost service down).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unavailable;
+
+/// Where the active budgets of a scope come from. `in_scope` must answer from memory: it is
+/// called on every proxied request.
 pub trait BudgetSource: Send + Sync {
     /// Active budgets of the request's org, team, project and virtual key.
     fn in_scope(&self, scope: &BudgetScope) -> Vec<Arc<Budget>>;
+
+    /// Work needed before `in_scope` can answer for `scope` (loading a scope seen for the first
+    /// time); `None` when the answer is already in memory — the steady state.
+    fn prepare<'a>(
+        &'a self,
+        _scope: &'a BudgetScope,
+    ) -> Option<BoxFuture<'a, Result<(), Unavailable>>> {
+        None
+    }
+
+    /// A `budget.*` event from `keyward.events`.
+    fn on_event(&self, _event: &DomainEvent) {}
+
+    /// The event queue (re)connected: events may have been missed.
+    fn on_reconnect(&self) {}
 }
 
 /// Budgets by (level, owner id).
@@ -208,9 +367,7 @@ impl Reservation {
     /// Replaces the reservation by the actual cost.
     pub fn settle(mut self, actual: i64) {
         for b in std::mem::take(&mut self.budgets) {
-            let mut c = b.lock();
-            c.reserved -= self.amount;
-            c.spent = c.spent.saturating_add(actual.max(0));
+            b.lock().settle(self.amount, actual);
         }
     }
 
@@ -228,7 +385,8 @@ impl Drop for Reservation {
 
 /// Reserves `amount` against every budget in `scope`, atomically: all budgets are locked (in id
 /// order, so concurrent reservations cannot deadlock), every hard one is checked, then all are
-/// charged. Fails on the first hard budget whose `amount − spent − reserved` is below `amount`.
+/// charged. Fails on the first hard budget that is blocked (announced exhausted) or whose
+/// `amount − spent − reserved − reserved by other replicas` is below `amount`.
 ///
 /// # Errors
 /// [`Exceeded`] naming the budget that cannot cover the request.
@@ -245,7 +403,7 @@ pub fn reserve(
         let mut guards: Vec<(&Budget, MutexGuard<'_, Counters>)> =
             budgets.iter().map(|b| (b.as_ref(), b.lock())).collect();
         for (b, c) in &guards {
-            if b.hard && c.amount - c.spent - c.reserved < amount {
+            if b.hard && (c.blocked || c.available() < amount) {
                 return Err(Exceeded {
                     budget_id: b.id,
                     level: b.level,
@@ -309,5 +467,54 @@ mod tests {
         drop(reserve(&src, &s, 75).unwrap());
         assert_eq!(org.reserved(), 0);
         assert!(reserve(&src, &s, 76).is_err());
+    }
+
+    #[test]
+    fn cost_service_state_reconciles_with_local_settlements() {
+        let s = scope();
+        let src = InMemoryBudgets::default();
+        let b = Arc::new(Budget::new(
+            Uuid::now_v7(),
+            BudgetLevel::VirtualKey,
+            s.virtual_key,
+            true,
+            1_000,
+            0,
+        ));
+        src.upsert(b.clone());
+        let remote = |spent, reserved, exhausted| Remote {
+            amount: 1_000,
+            spent,
+            reserved,
+            exhausted,
+            period_start: 1,
+        };
+        b.apply(&remote(100, 0, false));
+        reserve(&src, &s, 300).unwrap().settle(200);
+        // Settled here, not yet ingested by cost: counted once, and reported as held.
+        assert_eq!((b.spent(), b.held()), (300, 200));
+        b.mark_reported(200);
+        // Cost has not ingested it yet, but another replica reserves 400.
+        b.apply(&remote(100, 600, false));
+        assert_eq!(b.spent(), 300);
+        assert!(reserve(&src, &s, 301).is_err(), "1000 - 300 - 400 = 300");
+        drop(reserve(&src, &s, 300).unwrap());
+        // Ingested: the local settlement stops counting twice.
+        b.apply(&remote(300, 200, false));
+        assert_eq!((b.spent(), b.held()), (300, 0));
+        // Announced exhausted: blocked whatever the figures say, until reset.
+        b.set_blocked(true);
+        assert!(reserve(&src, &s, 0).is_err());
+        b.set_blocked(false);
+        assert!(reserve(&src, &s, 0).is_ok());
+        b.apply(&remote(1_000, 0, true));
+        assert!(b.blocked());
+        // A new period starts from the cost service's figure, nothing pending.
+        reserve(&src, &s, 0).err();
+        b.apply(&Remote {
+            period_start: 2,
+            ..remote(0, 0, false)
+        });
+        assert_eq!((b.spent(), b.blocked()), (0, false));
     }
 }

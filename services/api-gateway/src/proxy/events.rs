@@ -1,7 +1,8 @@
 //! Cache invalidation: a private per-instance queue on `keyward.events` (every replica sees every
 //! event) drops virtual keys on `virtual_key.changed` and provider secrets on `key.revoked` /
-//! `key.rotated`. On every (re)connection both caches are cleared, since events published while
-//! this replica was disconnected are lost to it; the TTLs are the last safety net.
+//! `key.rotated`, and hands `budget.*` to the budget source (block on exhausted, unblock on
+//! reset). On every (re)connection both caches are cleared and budgets reloaded, since events
+//! published while this replica was disconnected are lost to it; the TTLs are the last safety net.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,7 +22,14 @@ use uuid::Uuid;
 use super::ProxyState;
 
 /// The routing keys the proxy listens to.
-pub const KEYS: [&str; 3] = ["virtual_key.changed", "key.revoked", "key.rotated"];
+pub const KEYS: [&str; 6] = [
+    "virtual_key.changed",
+    "key.revoked",
+    "key.rotated",
+    "budget.exhausted",
+    "budget.reset",
+    "budget.threshold",
+];
 
 /// Applies one event to the caches.
 pub fn apply(state: &ProxyState, event: &DomainEvent) {
@@ -34,6 +42,9 @@ pub fn apply(state: &ProxyState, event: &DomainEvent) {
         }
         Some(Payload::KeyRevoked(k)) => state.secrets.drop_key(&k.key_id),
         Some(Payload::KeyRotated(k)) => state.secrets.drop_key(&k.key_id),
+        Some(
+            Payload::BudgetExhausted(_) | Payload::BudgetReset(_) | Payload::BudgetThreshold(_),
+        ) => state.budgets.on_event(event),
         _ => {}
     }
 }
@@ -84,6 +95,7 @@ pub async fn run(
         };
         state.vkeys.clear();
         state.secrets.clear();
+        state.budgets.on_reconnect();
         tracing::debug!("proxy cache invalidation listening");
         loop {
             let next = tokio::select! {

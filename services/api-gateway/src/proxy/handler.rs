@@ -34,6 +34,10 @@ pub async fn embeddings(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>
     handle(ClientApi::OpenAiEmbeddings, &req, &body, st.into_inner()).await
 }
 
+pub async fn responses(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>) -> HttpResponse {
+    handle(ClientApi::OpenAiResponses, &req, &body, st.into_inner()).await
+}
+
 pub async fn messages(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>) -> HttpResponse {
     handle(ClientApi::AnthropicMessages, &req, &body, st.into_inner()).await
 }
@@ -221,6 +225,14 @@ async fn handle(
     if let Err(msg) = allowed(&vk, requested, &route) {
         return reject(shape, ErrorKind::PermissionDenied, msg, None, &request_id);
     }
+    if api == ClientApi::OpenAiResponses && !keyward_providers::serves_responses(route.provider) {
+        let msg = format!(
+            "/v1/responses is forwarded only to OpenAI and OpenAI-compatible providers, not {}; \
+             use /v1/chat/completions for this model",
+            route.provider.as_str()
+        );
+        return reject(shape, ErrorKind::InvalidRequest, &msg, None, &request_id);
+    }
     let est_input = estimate_input(&json);
     let max_out = max_output(api, &json);
     let taken = match st
@@ -243,6 +255,13 @@ async fn handle(
         project: vk.project_id,
         virtual_key: vk.id,
     };
+    if let Some(load) = st.budgets.prepare(&scope)
+        && load.await.is_err()
+    {
+        st.limiter.settle(vk.id, taken, 0);
+        let msg = "the budgets of this key could not be loaded from the cost service; try again";
+        return reject(shape, ErrorKind::Overloaded, msg, None, &request_id);
+    }
     let reservation = match budget::reserve(st.budgets.as_ref(), &scope, worst) {
         Ok(r) => r,
         Err(e) => {

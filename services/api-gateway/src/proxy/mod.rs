@@ -1,5 +1,5 @@
-//! The LLM proxy (`/v1/*`): OpenAI-shaped `chat/completions`, `embeddings` and `models`, and
-//! Anthropic-shaped `messages`, authenticated by virtual keys.
+//! The LLM proxy (`/v1/*`): OpenAI-shaped `chat/completions`, `responses`, `embeddings` and
+//! `models`, and Anthropic-shaped `messages`, authenticated by virtual keys.
 //!
 //! The hot path (see `docs/proxy.md`): virtual key from memory → allow-lists → RPM/TPM buckets →
 //! budget reservation → provider key from the vault (cached) → upstream through
@@ -10,6 +10,7 @@
 pub mod breaker;
 pub mod budget;
 pub mod catalog;
+pub mod cost_budgets;
 pub mod events;
 mod handler;
 pub mod limits;
@@ -32,6 +33,7 @@ use crate::state::AppState;
 
 pub use breaker::{BreakerConfig, Breakers, Circuit};
 pub use budget::{Budget, BudgetLevel, BudgetScope, BudgetSource, InMemoryBudgets};
+pub use cost_budgets::{CostBudgets, FeedOptions};
 
 /// Largest accepted request body on `/v1/*` (prompts with images are big).
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -39,8 +41,11 @@ pub const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Proxy settings (defaults suit production; tests shorten the timers).
 #[derive(Clone)]
 pub struct Options {
-    /// Where hard and soft budgets come from.
-    pub budgets: Arc<dyn BudgetSource>,
+    /// Where hard and soft budgets come from. `None` (the default): the cost service's budgets
+    /// ([`CostBudgets`]) when `cost.grpc_url` is configured, else none are enforced.
+    pub budgets: Option<Arc<dyn BudgetSource>>,
+    /// Timers of the cost service feed.
+    pub budget_feed: FeedOptions,
     /// Safety-net TTL of a cached virtual key (events invalidate it sooner).
     pub vkey_ttl: Duration,
     /// TTL of a cached provider secret.
@@ -57,7 +62,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            budgets: Arc::new(InMemoryBudgets::default()),
+            budgets: None,
+            budget_feed: FeedOptions::default(),
             vkey_ttl: Duration::from_secs(60),
             secret_ttl: Duration::from_secs(60),
             max_attempts: 3,
@@ -86,30 +92,58 @@ pub struct ProxyState {
 }
 
 impl ProxyState {
-    /// Builds the proxy next to the REST app's state (same pool, pepper and publisher).
+    /// Builds the proxy next to the REST app's state (same pool, pepper and publisher). Also
+    /// returns the cost service's budget feed when it is the budget source: its task must run
+    /// ([`CostBudgets::run`]).
     ///
     /// # Errors
     /// A configuration problem: no vault endpoint or internal token, an unloadable price book.
-    pub fn new(platform: &Platform, app: &AppState, opts: Options) -> Result<Arc<Self>, String> {
+    pub fn new(
+        platform: &Platform,
+        app: &AppState,
+        opts: Options,
+    ) -> Result<(Arc<Self>, Option<Arc<CostBudgets>>), String> {
         // The REST API's vault client (one channel for both).
         let _ = platform.endpoint(ServiceName::Vault)?;
         let vault = app.vault.clone();
         let book = PriceBook::builtin().map_err(|e| format!("price book: {e}"))?;
         let http = keyward_providers::http_client().map_err(|e| format!("http client: {e}"))?;
-        Ok(Arc::new(Self {
+        let (budgets, feed): (Arc<dyn BudgetSource>, _) =
+            match (&opts.budgets, app.upstreams.cost()) {
+                (Some(b), _) => (b.clone(), None),
+                (None, Ok(client)) => {
+                    let feed = CostBudgets::new(client, instance_name(), opts.budget_feed.clone());
+                    (feed.clone(), Some(feed))
+                }
+                (None, Err(_)) => {
+                    tracing::warn!("no cost service configured: budgets are not enforced");
+                    (Arc::new(InMemoryBudgets::default()), None)
+                }
+            };
+        let state = Arc::new(Self {
             vkeys: vkeys::VkeyCache::new(app.pool.clone(), opts.vkey_ttl),
             limiter: limits::Limiter::default(),
             secrets: secrets::SecretCache::new(vault, opts.secret_ttl),
             catalog: catalog::Catalog::new(book),
-            budgets: opts.budgets.clone(),
+            budgets,
             breakers: Breakers::new(opts.breaker),
             keys: app.keys.clone(),
             publisher: app.publisher.clone(),
             http,
             trust_forwarded_for: app.trust_forwarded_for,
             opts,
-        }))
+        });
+        Ok((state, feed))
     }
+}
+
+/// This replica's name in reservation reports: the host (pod) name plus a per-process suffix,
+/// so a restarted process never inherits its predecessor's report (that one expires by TTL).
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "api-gateway".to_owned());
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let tail = id.get(id.len().saturating_sub(8)..).unwrap_or_default();
+    format!("{host}-{tail}")
 }
 
 /// Registers `/v1/*` with its own body limit.
@@ -121,6 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<ProxyState>) {
             .route("/chat/completions", web::post().to(handler::chat))
             .route("/embeddings", web::post().to(handler::embeddings))
             .route("/messages", web::post().to(handler::messages))
+            .route("/responses", web::post().to(handler::responses))
             .route("/models", web::get().to(handler::models)),
     );
 }

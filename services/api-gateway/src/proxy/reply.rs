@@ -69,6 +69,7 @@ pub const fn endpoint(api: ClientApi) -> &'static str {
         ClientApi::OpenAiChat => "chat",
         ClientApi::OpenAiEmbeddings => "embeddings",
         ClientApi::AnthropicMessages => "messages",
+        ClientApi::OpenAiResponses => "responses",
     }
 }
 

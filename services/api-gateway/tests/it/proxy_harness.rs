@@ -109,7 +109,7 @@ impl Px {
         let cfg = test_config(port);
         let budgets = Arc::new(InMemoryBudgets::default());
         let popts = Options {
-            budgets: budgets.clone(),
+            budgets: Some(budgets.clone()),
             breaker: opts.breaker.unwrap_or_default(),
             upstream_timeout: Duration::from_secs(10),
             ..Options::default()

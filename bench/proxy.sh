@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# LLM proxy: oha (c=32, 15 s) straight at a minimal OpenAI-compatible mock, then through the
+# gateway (release build; virtual-key auth, RPM/TPM limits, a hard budget from the real cost
+# service, vault-resolved provider key, usage events published with confirms to RabbitMQ).
+# Then the gateway process's RSS with 1,000 open connections.
+# Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_MOCK_PORT (18080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset DATABASE_URL
+secs="${KW_BENCH_SECS:-15}"
+conc="${KW_BENCH_CONC:-32}"
+mport="${KW_BENCH_MOCK_PORT:-18080}"
+command -v oha >/dev/null || cargo install oha --locked
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); oha $(oha --version | awk '{print $2}')"
+echo "note: oha, the mock, the gateway (and its in-process vault/cost), RabbitMQ and PostgreSQL share these cores"
+
+bin=$(cargo bench -p keyward-api-gateway --bench proxy --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for l in sys.stdin:
+    m=json.loads(l)
+    if m.get("reason")=="compiler-artifact" and m.get("executable") and m["target"]["name"]=="proxy": print(m["executable"])' | tail -1)
+[ -x "$bin" ] || { echo "bench binary not built"; exit 1; }
+
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${gpid:-}" ] && kill -INT "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null || true
+  [ -n "${mpid:-}" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" mock "$mport" >"$work/mock.log" 2>&1 &
+mpid=$!
+"$bin" gateway "http://127.0.0.1:$mport" >"$work/gw.out" 2>"$work/gw.err" &
+gpid=$!
+for _ in $(seq 1 600); do grep -q READY "$work/gw.out" 2>/dev/null && break; sleep 0.2; done
+grep -q READY "$work/gw.out" || { echo "gateway did not start"; tail -20 "$work/gw.err"; exit 1; }
+url=$(sed -n 's/^URL=//p' "$work/gw.out")
+key=$(sed -n 's/^KEY=//p' "$work/gw.out")
+body='{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"Say hello."}]}'
+
+run() { # name url auth
+  oha -z "${secs}s" -c "$conc" --no-tui --output-format json -m POST \
+    -H 'content-type: application/json' -H "authorization: Bearer $3" -d "$body" "$2" >"$work/$1.json"
+}
+summ() {
+  python3 - "$work/$1.json" <<'PY'
+import json,sys
+d=json.load(open(sys.argv[1]))
+s=d["summary"]; p=d["latencyPercentiles"]; codes=d.get("statusCodeDistribution",{})
+print(f'{s["requestsPerSec"]:.0f} {p["p50"]*1e3:.3f} {p["p99"]*1e3:.3f} {json.dumps(codes,separators=(",",":"))}')
+PY
+}
+run direct "http://127.0.0.1:$mport/v1/chat/completions" "sk-proj-benchFAKEbenchFAKEbenchFAKEbenchFAKEbenchFAKE00"
+run proxy "$url/v1/chat/completions" "$key"
+read -r d_rps d_p50 d_p99 d_codes <<<"$(summ direct)"
+read -r p_rps p_p50 p_p99 p_codes <<<"$(summ proxy)"
+printf '%-28s %10s %10s %10s  %s\n' "" "req/s" "p50 ms" "p99 ms" "status codes"
+printf '%-28s %10s %10s %10s  %s\n' "direct (mock)" "$d_rps" "$d_p50" "$d_p99" "$d_codes"
+printf '%-28s %10s %10s %10s  %s\n' "through keyward" "$p_rps" "$p_p50" "$p_p99" "$p_codes"
+python3 -c "import sys; d,p,a,b,c,e=map(float,sys.argv[1:]); print(f'throughput ratio {p/d:.2f}; added p50 {b-a:.3f} ms; added p99 {e-c:.3f} ms')" \
+  "$d_rps" "$p_rps" "$d_p50" "$p_p50" "$d_p99" "$p_p99"
+
+gpid_real=$(sed -n 's/^PID=//p' "$work/gw.out")
+rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$gpid_real/status"; }
+echo "gateway process RSS after the runs: $(rss) MB (includes the in-process vault and cost services)"
+# 1,000 concurrent connections, each sending requests, for 10 s; RSS sampled at the end.
+oha -z 10s -c 1000 --no-tui --output-format json -m POST -H 'content-type: application/json' \
+  -H "authorization: Bearer $key" -d "$body" "$url/v1/chat/completions" >"$work/c1000.json" &
+opid=$!
+sleep 8
+echo "gateway process RSS with 1000 concurrent connections: $(rss) MB (peak $(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$gpid_real/status") MB)"
+wait "$opid" || true
+read -r k_rps k_p50 k_p99 k_codes <<<"$(summ c1000)"
+echo "c=1000: $k_rps req/s, p50 $k_p50 ms, p99 $k_p99 ms, $k_codes"
