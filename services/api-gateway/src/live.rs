@@ -1,9 +1,11 @@
 //! Live updates for the dashboard: `GET /api/v1/events/stream`, Server-Sent Events of the
 //! caller's org — budget thresholds, exhaustion and resets, provider-key health and rotation,
-//! virtual-key changes.
+//! virtual-key changes, and alert state changes.
 //!
 //! Each replica follows `keyward.events` on a private queue (see [`keyward_bus::follow`]) and
-//! fans events out to its open streams. A stream is a view, not a log: events published while no
+//! fans events out to its open streams. Alert state changes come from the audit stream
+//! (`keyward.audit`), where the alert service records each one after it committed
+//! (`alert.fired`, `alert.acknowledged`, `alert.resolved`, `alert.snoozed`, `alert.escalated`). A stream is a view, not a log: events published while no
 //! stream was open are not replayed (the dashboard re-reads state on connect). A stream ends
 //! after `timeout_secs` (at most the access-token lifetime), so a stream never outlives the
 //! sign-in that opened it by more than that; the client reconnects with a fresh token.
@@ -15,9 +17,9 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use keyward_bus::Broker;
-use keyward_bus::topology::EVENTS;
+use keyward_bus::topology::{AUDIT, AUDIT_KEY, EVENTS};
 use keyward_proto::v1::domain_event::Payload;
-use keyward_proto::v1::{DomainEvent, Scope};
+use keyward_proto::v1::{AuditEvent, DomainEvent, Scope};
 use prost::Message as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -73,30 +75,78 @@ impl Live {
     }
 }
 
-/// Follows `keyward.events` until `shutdown`.
+/// Alert state changes, as the alert service names them in the audit trail.
+const ALERT_ACTIONS: [&str; 5] = [
+    "alert.fired",
+    "alert.acknowledged",
+    "alert.resolved",
+    "alert.snoozed",
+    "alert.escalated",
+];
+
+/// Follows `keyward.events` and the alert changes on `keyward.audit` until `shutdown`.
 pub async fn run(
     live: Arc<Live>,
     broker: Broker,
     shutdown: CancellationToken,
 ) -> Result<(), Infallible> {
-    let tag = format!("api-gateway-live-{}", uuid::Uuid::now_v7());
-    keyward_bus::follow(
+    let domain = {
+        let live = live.clone();
+        keyward_bus::follow(
+            broker.clone(),
+            EVENTS,
+            &KEYS,
+            format!("api-gateway-live-{}", uuid::Uuid::now_v7()),
+            shutdown.clone(),
+            || {},
+            move |key, body| match DomainEvent::decode(body) {
+                Ok(e) => {
+                    if let Some(ev) = to_live(key, &e) {
+                        live.publish(ev);
+                    }
+                }
+                Err(_) => tracing::warn!("undecodable domain event ignored"),
+            },
+        )
+    };
+    let alerts = keyward_bus::follow(
         broker,
-        EVENTS,
-        &KEYS,
-        tag,
+        AUDIT,
+        &[AUDIT_KEY],
+        format!("api-gateway-live-alerts-{}", uuid::Uuid::now_v7()),
         shutdown,
         || {},
-        |key, body| match DomainEvent::decode(body) {
-            Ok(e) => {
-                if let Some(ev) = to_live(key, &e) {
-                    live.publish(ev);
-                }
+        move |_, body| {
+            if let Ok(e) = AuditEvent::decode(body)
+                && let Some(ev) = alert_change(&e)
+            {
+                live.publish(ev);
             }
-            Err(_) => tracing::warn!("undecodable domain event ignored"),
         },
-    )
-    .await
+    );
+    let _ = tokio::join!(domain, alerts);
+    Ok(())
+}
+
+/// An alert state change from its audit event (the after-image: state, severity, levels).
+pub fn alert_change(e: &AuditEvent) -> Option<LiveEvent> {
+    if e.service != "alert" || !ALERT_ACTIONS.contains(&e.action.as_str()) {
+        return None;
+    }
+    let after: Value = serde_json::from_str(&e.after_json).unwrap_or(Value::Null);
+    let data = json!({
+        "alert_id": e.resource_id,
+        "state": after["state"], "severity": after["severity"], "level": after["level"],
+        "escalation_level": after["escalation_level"], "snoozed_until": after["snoozed_until"],
+        "reason": keyward_crypto::redact(&e.reason),
+        "event_id": e.event_id, "occurred_at": ts(e.occurred_at.as_ref()),
+    });
+    Some(LiveEvent {
+        org_id: e.org_id.clone(),
+        name: e.action.clone(),
+        team_id: None,
+        data,
+    })
 }
 
 fn ts(t: Option<&prost_types::Timestamp>) -> Value {
@@ -203,7 +253,7 @@ fn frame(ev: &LiveEvent) -> web::Bytes {
 
 #[utoipa::path(operation_id = "event_stream", get, path = "/api/v1/events/stream", tag = "events", params(StreamQuery),
     security(("bearer" = [])),
-    responses((status = 200, description = "text/event-stream: `ready`, then `budget.*`, `key.*` and `virtual_key.changed` events of your org", content_type = "text/event-stream"),
+    responses((status = 200, description = "text/event-stream: `ready`, then `budget.*`, `key.*`, `virtual_key.changed` and `alert.*` events of your org", content_type = "text/event-stream"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn stream(
     state: web::Data<AppState>,

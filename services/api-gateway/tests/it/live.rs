@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use keyward_bus::events::domain_message;
+use keyward_bus::events::{audit_message, domain_message};
 use keyward_bus::{Broker, Publisher, PublisherOptions, Spool};
 use keyward_proto::v1::domain_event::Payload;
-use keyward_proto::v1::{BudgetThreshold, DomainEvent, Money, Scope};
+use keyward_proto::v1::{AuditEvent, BudgetThreshold, DomainEvent, Money, Scope};
 use serde_json::json;
 
 use crate::harness::Gw;
@@ -130,6 +130,26 @@ async fn streams_the_callers_org_events_only_and_respects_team_grants() {
             .await
             .unwrap();
     }
+    // An alert state change, as the alert service records it in the audit trail.
+    for (org, service) in [
+        (&a.org_id, "alert"),
+        (&b.org_id, "alert"),
+        (&a.org_id, "vault"),
+    ] {
+        let ev = AuditEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            occurred_at: Some(keyward_proto::time::now()),
+            org_id: org.clone(),
+            action: "alert.fired".into(),
+            resource_type: "alert".into(),
+            resource_id: format!("alert-of-{service}-{}", &org[..8]),
+            outcome: "success".into(),
+            service: service.into(),
+            after_json: r#"{"state":"firing","severity":"critical","level":80}"#.into(),
+            ..AuditEvent::default()
+        };
+        p.publish_confirmed(audit_message(&ev)).await.unwrap();
+    }
     // A change made through the API arrives too.
     let vk = gw
         .create(&a, "/api/v1/virtual-keys", json!({"name": "app"}))
@@ -146,7 +166,10 @@ async fn streams_the_callers_org_events_only_and_respects_team_grants() {
 
     let owner = read_events(
         owner_stream,
-        |seen| seen.iter().any(|(n, _)| n == "virtual_key.changed"),
+        |seen| {
+            seen.iter().any(|(n, _)| n == "virtual_key.changed")
+                && seen.iter().any(|(n, _)| n == "alert.fired")
+        },
         Duration::from_secs(15),
     )
     .await;
