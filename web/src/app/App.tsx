@@ -1,9 +1,9 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType, type LazyExoticComponent } from 'react';
+import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useState, type ComponentType, type LazyExoticComponent, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, signOut } from '../lib/api';
 import { loadSession, onSessionChange } from '../lib/session';
 import { BUILTIN_ROLES, grantsFor, can, type Resource, type Permission } from '../lib/permissions';
-import { listOf, type Me, type Role } from '../lib/types';
+import type { Me, Page, Role } from '../lib/types';
 import { ErrorState, Loading } from '../components/states';
 import { ToastProvider, useToast } from '../components/ui';
 import { Ctx, type AppCtx } from './context';
@@ -30,6 +30,31 @@ const PAGES: PageDef[] = [
   { path: '/audit', label: 'Audit', needs: 'audit', component: lazy(() => import('../pages/Audit')) },
   { path: '/settings', label: 'Settings', component: lazy(() => import('../pages/Settings')) },
 ];
+
+/** Keeps the shell (navigation, sign-out) usable when a page throws while rendering. */
+class PageBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  override state: { error: Error | null } = { error: null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  override componentDidCatch(error: Error) {
+    // Still an uncaught error for the browser (and the e2e run's page-error check).
+    setTimeout(() => {
+      throw error;
+    });
+  }
+  override render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="notice bad" role="alert">
+        This page failed to render: {this.state.error.message}.{' '}
+        <button type="button" className="small" onClick={() => this.setState({ error: null })}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+}
 
 function useSignedIn(): boolean {
   const [signedIn, setSignedIn] = useState(() => loadSession() !== null);
@@ -72,7 +97,7 @@ function Shell() {
   const customNames = (me.data?.roles ?? []).map((r) => r.role).filter((r) => !(r in BUILTIN_ROLES));
   const roles = useQuery({
     queryKey: ['roles'],
-    queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/roles', signal), 'roles') as Role[],
+    queryFn: async ({ signal }) => (await api.get<Page<Role>>('/api/v1/roles', signal)).items,
     enabled: customNames.length > 0,
     staleTime: 60_000,
   });
@@ -148,9 +173,11 @@ function Shell() {
           ) : me.error ? (
             <ErrorState error={me.error} what="your account" onRetry={() => void me.refetch()} />
           ) : Current ? (
-            <Suspense fallback={<Loading label={`Loading ${page?.label ?? 'page'}…`} />}>
-              <Current />
-            </Suspense>
+            <PageBoundary key={route.path}>
+              <Suspense fallback={<Loading label={`Loading ${page?.label ?? 'page'}…`} />}>
+                <Current />
+              </Suspense>
+            </PageBoundary>
           ) : (
             <div className="state">
               <h3>Page not found</h3>

@@ -11,36 +11,52 @@ export interface LiveEvent {
   data: Record<string, unknown>;
 }
 
+// The events the gateway streams (services/api-gateway/src/live.rs): `budget.#`, `key.#`,
+// `virtual_key.changed` and `alert.*` state changes. Budget and key events can also fire alerts,
+// so those lists refresh too.
 const INVALIDATES: Record<string, string[][]> = {
-  'budget.threshold': [['budgets'], ['overview']],
-  'budget.exhausted': [['budgets'], ['overview']],
-  'budget.reset': [['budgets'], ['overview']],
-  'alert.fired': [['alerts'], ['overview']],
-  'alert.resolved': [['alerts'], ['overview']],
-  'key.revoked': [['provider-keys'], ['overview']],
-  'key.rotated': [['provider-keys']],
-  'key.validated': [['provider-keys']],
-  'key.invalid': [['provider-keys'], ['overview']],
-  'usage.updated': [['usage'], ['overview']],
+  'budget.threshold': [['budgets'], ['overview'], ['alerts']],
+  'budget.exhausted': [['budgets'], ['overview'], ['alerts']],
+  'budget.reset': [['budgets'], ['overview'], ['alerts']],
+  'key.validated': [['provider-keys'], ['alerts']],
+  'key.invalid': [['provider-keys'], ['overview'], ['alerts']],
+  'key.expiring': [['provider-keys'], ['alerts']],
+  'key.rotation_due': [['provider-keys'], ['alerts']],
+  'key.access_anomaly': [['provider-keys'], ['alerts']],
+  'key.revoked': [['provider-keys'], ['overview'], ['alerts']],
+  'key.rotated': [['provider-keys'], ['alerts']],
   'virtual_key.changed': [['virtual-keys']],
+  'alert.fired': [['alerts'], ['overview']],
+  'alert.acknowledged': [['alerts'], ['overview']],
+  'alert.resolved': [['alerts'], ['overview']],
+  'alert.snoozed': [['alerts'], ['overview']],
+  'alert.escalated': [['alerts'], ['overview']],
+  // The stream dropped events (a slow client): refresh everything it covers.
+  lagged: [['budgets'], ['overview'], ['provider-keys'], ['virtual-keys'], ['alerts']],
 };
 
 export const EVENT_NAMES = Object.keys(INVALIDATES);
 
+const money = (v: unknown) => (typeof v === 'number' ? `$${(v / 1_000_000).toFixed(2)}` : '');
+
+/** The toast of an event, or null for events that only refresh data. */
 export function describeEvent(e: LiveEvent): string | null {
   const d = e.data;
-  const name = typeof d.name === 'string' ? d.name : typeof d.budget_name === 'string' ? d.budget_name : '';
   switch (e.type) {
     case 'budget.threshold':
-      return `Budget ${name} crossed ${String(d.percent ?? d.threshold ?? '')}%`.replace(/\s+%/, '%');
+      return `A budget crossed ${String(d.percent ?? '?')}% (${money(d.spent_micros)} of ${money(d.amount_micros)})`;
     case 'budget.exhausted':
-      return `Budget ${name} is exhausted`;
-    case 'alert.fired':
-      return `Alert: ${typeof d.title === 'string' ? d.title : 'a rule fired'}`;
+      return `A ${d.hard === true ? 'hard' : 'soft'} budget is exhausted (${money(d.spent_micros)} of ${money(d.amount_micros)})`;
+    case 'key.invalid':
+      return `A ${typeof d.provider === 'string' ? d.provider : 'provider'} key failed validation`;
     case 'key.revoked':
       return 'A provider key was revoked';
-    case 'key.invalid':
-      return 'A provider key failed validation';
+    case 'key.access_anomaly':
+      return 'Unusual access to a provider key';
+    case 'alert.fired':
+      return typeof d.severity === 'string' && d.severity ? `A ${d.severity} alert fired` : 'An alert fired';
+    case 'alert.escalated':
+      return 'An unacknowledged alert was escalated';
     default:
       return null;
   }

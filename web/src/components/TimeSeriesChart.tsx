@@ -71,7 +71,8 @@ export function TimeSeriesChart({ x, series, title, formatValue, tz, height = 28
       height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { show: false } },
-      scales: { x: { time: true } },
+      // A single bucket would give a zero-width range (every tick the same time): pad it by an hour.
+      scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 3600, max + 3600] : [min, max]) } },
       axes: [
         {
           stroke: axis,

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from './api';
-import { listOf, type Page, type ProviderKey, type Project, type Team, type VirtualKey, type Member } from './types';
+import type { Budget, Page, ProviderKey, Project, Team, VirtualKey, Member } from './types';
 
 /** Fetches every page of a cursor-paged list (the small org-level lists: teams, keys, members). */
 export async function fetchAll<T>(path: string, signal?: AbortSignal, max = 10): Promise<T[]> {
@@ -66,4 +66,11 @@ export function useNames(enabled = true): (dim: string, id: string) => string {
   };
 }
 
-export { listOf };
+/** The budgets the caller may read, with their live state (one query shared by every page). */
+export function useBudgets(refetchInterval = 3_000) {
+  return useQuery({
+    queryKey: ['budgets'],
+    queryFn: async ({ signal }) => (await api.get<Page<Budget>>('/api/v1/budgets', signal)).items,
+    refetchInterval,
+  });
+}

@@ -89,14 +89,6 @@ export function parseDollars(text: string): number | null {
   return Number(micros);
 }
 
-/** Reads a money field that may come as `x_micros`, `{micros}` or a number. */
-export function readMicros(v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return Number(v);
-  if (v && typeof v === 'object' && 'micros' in v) return readMicros((v as { micros: unknown }).micros);
-  return 0;
-}
-
 /** Percentage of `part` in `whole`, 0 when whole is 0. */
 export function percentOf(part: number, whole: number): number {
   if (!whole) return 0;

@@ -13,6 +13,18 @@ describe('grants', () => {
     expect(can(grantsFor([{ role: 'auditor' }]), 'audit', 'read')).toBe(true);
     expect(can(grantsFor([{ role: 'owner' }]), 'provider_keys', 'write')).toBe(true);
   });
+  it('has the pricing and alerts rows of docs/rbac.md', () => {
+    const billing = grantsFor([{ role: 'billing' }]);
+    expect(can(billing, 'pricing', 'write')).toBe(true);
+    expect(can(billing, 'alerts', 'read')).toBe(true);
+    expect(can(billing, 'alerts', 'write')).toBe(false);
+    expect(can(grantsFor([{ role: 'admin' }]), 'alerts', 'write')).toBe(true);
+    for (const r of ['developer', 'viewer', 'auditor']) {
+      const g = grantsFor([{ role: r }]);
+      expect(can(g, 'alerts', 'read') && can(g, 'pricing', 'read')).toBe(true);
+      expect(can(g, 'alerts', 'write') || can(g, 'pricing', 'write')).toBe(false);
+    }
+  });
   it('scopes team roles to their team', () => {
     const dev = grantsFor([{ role: 'developer', team_id: 't1' }]);
     expect(can(dev, 'virtual_keys', 'write')).toBe(false);

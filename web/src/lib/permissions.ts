@@ -14,6 +14,8 @@ export const RESOURCES = [
   'audit',
   'usage',
   'budgets',
+  'pricing',
+  'alerts',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 export type Action = 'read' | 'write';
@@ -41,8 +43,10 @@ export const BUILTIN_ROLES: Record<string, PermKey[]> = {
     'provider_keys:read',
     'usage:read',
     'budgets:read',
+    'pricing:read',
+    'alerts:read',
   ],
-  viewer: ['org:read', 'teams:read', 'projects:read', 'users:read', 'virtual_keys:read', 'provider_keys:read', 'usage:read', 'budgets:read'],
+  viewer: ['org:read', 'teams:read', 'projects:read', 'users:read', 'virtual_keys:read', 'provider_keys:read', 'usage:read', 'budgets:read', 'pricing:read', 'alerts:read'],
   auditor: [
     'org:read',
     'teams:read',
@@ -55,8 +59,10 @@ export const BUILTIN_ROLES: Record<string, PermKey[]> = {
     'audit:read',
     'usage:read',
     'budgets:read',
+    'pricing:read',
+    'alerts:read',
   ],
-  billing: ['org:read', 'teams:read', 'projects:read', 'usage:read', 'budgets:read', 'budgets:write'],
+  billing: ['org:read', 'teams:read', 'projects:read', 'usage:read', 'budgets:read', 'budgets:write', 'pricing:read', 'pricing:write', 'alerts:read'],
 };
 
 export interface RoleAssignment {

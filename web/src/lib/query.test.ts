@@ -7,7 +7,12 @@ import {
   isCidr,
   splitList,
   topQuery,
-  usageExportPath,
+  eventsQuery,
+  forecastPath,
+  chargebackPath,
+  utcMonth,
+  toCsv,
+  csvField,
 } from './query';
 
 const range = { from: new Date('2025-07-01T00:00:00Z'), to: new Date('2025-07-08T00:00:00Z') };
@@ -22,43 +27,45 @@ describe('breakdownQuery', () => {
       breakdownQuery({
         range,
         groupBy: ['model', 'model', 'team', 'provider', 'user'],
-        filters: { models: ['gpt-4o', ' gpt-4o ', ''], team_ids: [], providers: ['openai'] },
+        filters: { model: ['gpt-4o', ' gpt-4o ', ''], team_id: [], provider: ['openai'] },
         bucket: 'none',
       }),
     );
     expect(q.get('group_by')).toBe('model,team,provider');
-    expect(q.get('models')).toBe('gpt-4o');
-    expect(q.has('team_ids')).toBe(false);
-    expect(q.get('providers')).toBe('openai');
+    // The gateway's filter names (handlers/usage.rs `Filters`): singular, comma-separated.
+    expect(q.get('model')).toBe('gpt-4o');
+    expect(q.has('team_id')).toBe(false);
+    expect(q.get('provider')).toBe('openai');
     expect(q.has('bucket')).toBe(false);
+    expect([...q.keys()].every((k) => ['from', 'to', 'group_by', 'model', 'provider'].includes(k))).toBe(true);
   });
-  it('adds sort, search and cursor only when set', () => {
-    const q = new URLSearchParams(
-      breakdownQuery({ range, groupBy: ['model'], sort: { field: 'cost_micros', dir: 'desc' }, search: ' gpt ', cursor: 'abc' }),
-    );
-    expect(q.get('sort')).toBe('-cost_micros');
-    expect(q.get('q')).toBe('gpt');
-    expect(q.get('cursor')).toBe('abc');
-    const plain = new URLSearchParams(breakdownQuery({ range, groupBy: ['model'], sort: null, search: '  ' }));
-    expect(plain.has('sort')).toBe(false);
-    expect(plain.has('q')).toBe(false);
-    expect(new URLSearchParams(breakdownQuery({ range, groupBy: [], sort: { field: 'requests', dir: 'asc' } })).get('sort')).toBe('requests');
+  it('adds the cursor only when set', () => {
+    expect(new URLSearchParams(breakdownQuery({ range, groupBy: ['model'], cursor: 'abc' })).get('cursor')).toBe('abc');
+    expect(new URLSearchParams(breakdownQuery({ range, groupBy: ['model'] })).has('cursor')).toBe(false);
   });
   it('clamps page size', () => {
     expect(new URLSearchParams(breakdownQuery({ range, groupBy: [], pageSize: 99_999 })).get('page_size')).toBe('10000');
   });
-  it('exports with the same filters and no paging', () => {
-    const path = usageExportPath({ range, groupBy: ['model'], filters: { providers: ['openai'] }, pageSize: 50, cursor: 'x' });
-    const q = new URLSearchParams(path.split('?')[1]);
-    expect(path.startsWith('/api/v1/usage/breakdown?')).toBe(true);
-    expect(q.get('format')).toBe('csv');
-    expect(q.get('providers')).toBe('openai');
-    expect(q.has('cursor')).toBe(false);
-    expect(q.has('page_size')).toBe(false);
+  it('builds usage event queries with status and a page size of at most 1000', () => {
+    const q = new URLSearchParams(eventsQuery({ range, filters: { virtual_key_id: ['k1'] }, status: ['error', 'timeout'], pageSize: 5000 }));
+    expect(q.get('virtual_key_id')).toBe('k1');
+    expect(q.get('status')).toBe('error,timeout');
+    expect(q.get('page_size')).toBe('1000');
+    expect(q.has('group_by')).toBe(false);
+  });
+  it('builds forecast and chargeback paths', () => {
+    expect(forecastPath(range.from, { team_id: ['t1'] })).toBe('/api/v1/cost/forecast?at=2025-07-01T00%3A00%3A00Z&team_id=t1');
+    expect(chargebackPath('2025-07', 'project')).toBe('/api/v1/cost/chargeback.csv?month=2025-07&by=project');
+    expect(utcMonth(new Date('2025-01-15T00:00:00Z'), -1)).toBe('2024-12');
+    expect(utcMonth(new Date('2025-12-31T23:59:59Z'))).toBe('2025-12');
+  });
+  it('writes CSV with quoting and without formula injection', () => {
+    expect(toCsv(['a', 'b'], [['x,y', 3], ['=SUM(A1)', 'say "hi"']])).toBe('a,b\r\n"x,y",3\r\n\'=SUM(A1),"say ""hi"""\r\n');
+    expect(csvField(-5)).toBe('-5');
   });
   it('drills down by replacing the dimension filter', () => {
-    expect(drillDown({ models: ['a', 'b'], providers: ['openai'] }, 'model', 'c')).toEqual({ models: ['c'], providers: ['openai'] });
-    expect(drillDown({}, 'virtual_key', 'k1')).toEqual({ virtual_key_ids: ['k1'] });
+    expect(drillDown({ model: ['a', 'b'], provider: ['openai'] }, 'model', 'c')).toEqual({ model: ['c'], provider: ['openai'] });
+    expect(drillDown({}, 'virtual_key', 'k1')).toEqual({ virtual_key_id: ['k1'] });
   });
   it('builds top queries', () => {
     expect(new URLSearchParams(topQuery(range, 'model', 5)).get('dimension')).toBe('model');

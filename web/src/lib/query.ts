@@ -24,39 +24,37 @@ export const DIMENSION_LABELS: Record<Dimension, string> = {
   model: 'Model',
 };
 
-/** Usage filters (CostService `UsageFilter`), each a list of values. */
+/** Usage filters of every `/usage/*` route (comma-separated lists on the wire). */
 export interface UsageFilters {
-  team_ids?: string[];
-  project_ids?: string[];
-  user_ids?: string[];
-  virtual_key_ids?: string[];
-  provider_key_ids?: string[];
-  providers?: string[];
-  models?: string[];
+  team_id?: string[];
+  project_id?: string[];
+  user_id?: string[];
+  virtual_key_id?: string[];
+  provider_key_id?: string[];
+  provider?: string[];
+  model?: string[];
 }
 
-const FILTER_KEYS: (keyof UsageFilters)[] = [
-  'team_ids',
-  'project_ids',
-  'user_ids',
-  'virtual_key_ids',
-  'provider_key_ids',
-  'providers',
-  'models',
+export const FILTER_KEYS: (keyof UsageFilters)[] = [
+  'team_id',
+  'project_id',
+  'user_id',
+  'virtual_key_id',
+  'provider_key_id',
+  'provider',
+  'model',
 ];
 
 /** Which filter narrows a dimension to one value (for drill-downs). */
 export const FILTER_FOR_DIMENSION: Record<Dimension, keyof UsageFilters> = {
-  team: 'team_ids',
-  project: 'project_ids',
-  user: 'user_ids',
-  virtual_key: 'virtual_key_ids',
-  provider_key: 'provider_key_ids',
-  provider: 'providers',
-  model: 'models',
+  team: 'team_id',
+  project: 'project_id',
+  user: 'user_id',
+  virtual_key: 'virtual_key_id',
+  provider_key: 'provider_key_id',
+  provider: 'provider',
+  model: 'model',
 };
-
-export type SortDirection = 'asc' | 'desc';
 
 export interface BreakdownParams {
   range: TimeRange;
@@ -65,10 +63,6 @@ export interface BreakdownParams {
   filters?: UsageFilters;
   pageSize?: number;
   cursor?: string;
-  /** Server-side sort, e.g. `{ field: 'cost_micros', dir: 'desc' }`; omitted when unset. */
-  sort?: { field: string; dir: SortDirection } | null;
-  /** Server-side search over the group values; omitted when empty. */
-  search?: string;
 }
 
 function appendFilters(q: URLSearchParams, filters: UsageFilters | undefined): void {
@@ -80,7 +74,7 @@ function appendFilters(q: URLSearchParams, filters: UsageFilters | undefined): v
 }
 
 /**
- * `from=&to=&group_by=a,b&bucket=&<filters>&page_size=&cursor=&sort=&q=` for
+ * `from=&to=&group_by=a,b&bucket=&<filters>&page_size=&cursor=` for
  * `GET /api/v1/usage/breakdown` and `/usage/timeseries`. At most 3 dimensions, no duplicates;
  * parameters with no value are left out (the gateway refuses unknown or empty ones).
  */
@@ -94,10 +88,38 @@ export function breakdownQuery(p: BreakdownParams): string {
   appendFilters(q, p.filters);
   if (p.pageSize) q.set('page_size', String(Math.max(1, Math.min(10_000, Math.trunc(p.pageSize)))));
   if (p.cursor) q.set('cursor', p.cursor);
-  if (p.sort) q.set('sort', `${p.sort.dir === 'asc' ? '' : '-'}${p.sort.field}`);
-  const s = p.search?.trim();
-  if (s) q.set('q', s);
   return q.toString();
+}
+
+/** `from=&to=&<filters>&status=&page_size=&cursor=` for `GET /api/v1/usage/events` (newest first). */
+export function eventsQuery(p: { range: TimeRange; filters?: UsageFilters; status?: string[]; pageSize?: number; cursor?: string }): string {
+  const q = new URLSearchParams();
+  q.set('from', toApiTime(p.range.from));
+  q.set('to', toApiTime(p.range.to));
+  appendFilters(q, p.filters);
+  if (p.status?.length) q.set('status', p.status.join(','));
+  if (p.pageSize) q.set('page_size', String(Math.max(1, Math.min(1000, Math.trunc(p.pageSize)))));
+  if (p.cursor) q.set('cursor', p.cursor);
+  return q.toString();
+}
+
+/** `/api/v1/cost/forecast?at=&<filters>`: the month-end forecast of what the filters cover. */
+export function forecastPath(at: Date, filters?: UsageFilters): string {
+  const q = new URLSearchParams();
+  q.set('at', toApiTime(at));
+  appendFilters(q, filters);
+  return `/api/v1/cost/forecast?${q.toString()}`;
+}
+
+/** `YYYY-MM` of the UTC month containing `d`, moved by `offset` months. */
+export function utcMonth(d: Date, offset = 0): string {
+  const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1));
+  return `${m.getUTCFullYear()}-${String(m.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** The chargeback CSV of a UTC month, by team or project. */
+export function chargebackPath(month: string, by: 'team' | 'project'): string {
+  return `/api/v1/cost/chargeback.csv?month=${encodeURIComponent(month)}&by=${by}`;
 }
 
 /** `from=&to=&dimension=&limit=` for `GET /api/v1/usage/top`. */
@@ -148,10 +170,16 @@ export function auditExportPath(f: AuditFilters, format: 'csv' | 'ndjson'): stri
   return `/api/v1/audit/export?format=${format}${rest ? `&${rest}` : ''}`;
 }
 
-/** The CSV of what the usage table shows: breakdown filters without paging, `format=csv`. */
-export function usageExportPath(p: BreakdownParams): string {
-  const q = breakdownQuery({ ...p, pageSize: undefined, cursor: undefined });
-  return `/api/v1/usage/breakdown?${q}&format=csv`;
+/** One CSV field (RFC 4180), with spreadsheet formula injection neutralised. */
+export function csvField(v: string | number): string {
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** A CSV document of a header and rows. */
+export function toCsv(header: string[], rows: (string | number)[][]): string {
+  return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
 /** Alert history filters for `GET /api/v1/alerts`. */

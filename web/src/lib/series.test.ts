@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignSeries } from './series';
+import { alignSeries, sortRows } from './series';
 import type { UsageRow } from './types';
 
 const row = (t: string, model: string, cost: number): UsageRow => ({
@@ -9,6 +9,8 @@ const row = (t: string, model: string, cost: number): UsageRow => ({
   input_tokens: 0,
   output_tokens: 0,
   cached_input_tokens: 0,
+  cache_write_tokens: 0,
+  reasoning_tokens: 0,
   errors: 0,
   cost_micros: cost,
   unpriced: 0,
@@ -36,5 +38,18 @@ describe('alignSeries', () => {
     const s = alignSeries([row('2025-07-01T00:00:00Z', 'a', 3), row('2025-07-01T00:00:00Z', 'b', 4)], [], (r) => r.cost_micros);
     expect(s.series).toHaveLength(1);
     expect(s.series[0]?.values).toEqual([7]);
+  });
+});
+
+describe('sortRows', () => {
+  const rows = [row('2025-07-01T00:00:00Z', 'b', 5), row('2025-07-01T00:00:00Z', 'a', 50), row('2025-07-01T00:00:00Z', 'c', 5)];
+  const name = (d: string, r: UsageRow) => r.group[d] ?? '';
+  it('sorts by a numeric column, ties in server order', () => {
+    expect(sortRows(rows, { id: 'cost_micros', desc: true }, name).map((r) => r.group.model)).toEqual(['a', 'b', 'c']);
+    expect(sortRows(rows, { id: 'cost_micros', desc: false }, name).map((r) => r.group.model)).toEqual(['b', 'c', 'a']);
+  });
+  it('sorts by a group column by its name, and not at all without a sort', () => {
+    expect(sortRows(rows, { id: 'group.model', desc: false }, name).map((r) => r.group.model)).toEqual(['a', 'b', 'c']);
+    expect(sortRows(rows, null, name)).toBe(rows);
   });
 });

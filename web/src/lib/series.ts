@@ -42,3 +42,23 @@ export function alignSeries(rows: UsageRow[], dims: string[], metric: (r: UsageR
   }
   return { x: xs, series: top };
 }
+
+/**
+ * Breakdown rows sorted by a table column: a group column (`group.<dim>`, by its display name)
+ * or a numeric field; ties keep the server's order.
+ */
+export function sortRows(rows: UsageRow[], sort: { id: string; desc: boolean } | null, nameOf: (dim: string, r: UsageRow) => string): UsageRow[] {
+  if (!sort) return rows;
+  const dir = sort.desc ? -1 : 1;
+  const key = sort.id;
+  const value = key.startsWith('group.')
+    ? (r: UsageRow): string | number => nameOf(key.slice(6), r).toLowerCase()
+    : (r: UsageRow): string | number => {
+        const v = (r as unknown as Record<string, unknown>)[key];
+        return typeof v === 'number' ? v : 0;
+      };
+  return rows
+    .map((r, i) => ({ r, i, v: value(r) }))
+    .sort((a, b) => (a.v < b.v ? -dir : a.v > b.v ? dir : a.i - b.i))
+    .map((x) => x.r);
+}

@@ -1,8 +1,6 @@
-// Shapes of the management API (services/api-gateway/src/handlers/*.rs). Routes still being
-// added (usage, cost, budgets, pricing, alerts, audit) are read through small normalizers,
-// because their JSON follows the gRPC messages but field spellings may still settle.
-
-import { readMicros } from './money';
+// The JSON of the management API, as services/api-gateway/src/handlers/*.rs serialize it. Every
+// list answers `{items, next_cursor?}`; money is integer micro-dollars in `*_micros` fields;
+// times are RFC 3339 strings (or null).
 
 export interface Page<T> {
   items: T[];
@@ -110,14 +108,6 @@ export interface ProviderKeyResult {
   validation?: Validation;
 }
 
-export interface AccessLogEntry {
-  at: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  detail: string;
-}
-
 export interface VirtualKey {
   id: string;
   name: string;
@@ -130,7 +120,7 @@ export interface VirtualKey {
   rpm: number | null;
   tpm: number | null;
   expires_at: string | null;
-  tags: Record<string, string>;
+  tags: Record<string, string> | null;
   status: string;
   previous_key_expires_at: string | null;
   created_at: string;
@@ -139,101 +129,106 @@ export interface VirtualKey {
   revoked_at: string | null;
 }
 
+// ---- usage and cost (handlers/usage.rs) ----------------------------------------------------
+
+/** A row of `/usage/breakdown`, `/usage/timeseries` and `/usage/top`. */
 export interface UsageRow {
-  bucket_start: string | null;
+  /** Absent without time buckets. */
+  bucket_start?: string;
+  /** Dimension → value (`""`: none). */
   group: Record<string, string>;
   requests: number;
+  errors: number;
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
-  errors: number;
-  cost_micros: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
   unpriced: number;
+  cost_micros: number;
 }
 
-export interface UsagePage {
-  rows: UsageRow[];
-  next_cursor?: string;
-  total?: number;
-}
-
-export interface Budget {
-  id: string;
-  name: string;
-  scope: Scope;
-  period: string;
-  rolling: boolean;
-  hard: boolean;
-  thresholds: number[];
-  amount_micros: number;
-  spent_micros: number;
-  reserved_micros: number;
-  remaining_micros: number;
-  period_start: string | null;
-  period_end: string | null;
-  exhausted: boolean;
+/** One metered call of `/usage/events`. */
+export interface UsageEvent {
+  event_id: string;
+  ts: string | null;
+  team_id: string | null;
+  project_id: string | null;
+  user_id: string | null;
+  virtual_key_id: string | null;
+  provider_key_id: string | null;
+  provider: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  latency_ms: number;
+  http_status: number;
+  /** ok, error, rate_limited, timeout, cancelled. */
+  status: string;
+  request_id: string;
+  endpoint: string;
+  streamed: boolean;
+  cost_micros: number;
+  priced: boolean;
 }
 
 export interface Forecast {
   spent_micros: number;
   forecast_micros: number;
+  daily_rate_micros: number;
   period_end: string | null;
   method: string;
-  daily_rate_micros: number;
 }
 
-export interface AlertRule {
-  id: string;
-  name: string;
-  rule_type: string;
-  severity: string;
-  enabled: boolean;
-  channel_ids: string[];
-}
-
-export interface AlertChannel {
-  id: string;
-  name: string;
+export interface Recommendation {
+  /** idle_key, cheaper_model, cache_opportunity. */
   kind: string;
-  enabled: boolean;
-  hint: string;
-}
-
-export interface Alert {
-  id: string;
-  title: string;
+  subject: string;
   detail: string;
-  state: string;
-  severity: string;
-  rule_type: string;
-  fired_at: string | null;
-  last_seen_at: string | null;
-  occurrences: number;
+  estimated_monthly_saving_micros: number;
 }
 
-export interface AuditEntry {
-  seq: number;
-  occurred_at: string | null;
-  actor: string;
-  actor_kind: string;
-  action: string;
-  resource_type: string;
-  resource_id: string;
-  outcome: string;
-  reason: string;
-  request_id: string;
-  service: string;
-  before: unknown;
-  after: unknown;
-  hash: string;
+// ---- budgets (handlers/budgets.rs) ---------------------------------------------------------
+
+export interface BudgetScope {
+  team_id: string | null;
+  project_id: string | null;
+  virtual_key_id: string | null;
 }
 
-export interface VerifyResult {
-  ok: boolean;
-  checked: number;
-  first_bad_seq: number | null;
-  reason: string;
-  checkpoints_checked: number;
+export type Period = 'day' | 'week' | 'month';
+
+export interface Budget {
+  id: string;
+  name: string;
+  scope: BudgetScope;
+  period: Period;
+  rolling: boolean;
+  amount_micros: number;
+  hard: boolean;
+  thresholds: number[];
+  spent_micros: number;
+  reserved_micros: number;
+  remaining_micros: number;
+  exhausted: boolean;
+  period_start: string | null;
+  period_end: string | null;
+}
+
+// ---- pricing (handlers/pricing.rs) ---------------------------------------------------------
+
+/** Replacement prices, micro-dollars per 1M tokens (`request_fee`: per request). */
+export interface Replacement {
+  input: number;
+  output: number;
+  cached_input?: number | null;
+  cache_write_5m?: number | null;
+  cache_write_1h?: number | null;
+  reasoning?: number | null;
+  request_fee: number;
 }
 
 export interface PriceOverride {
@@ -241,210 +236,194 @@ export interface PriceOverride {
   provider: string;
   model: string;
   effective_from: string | null;
-  discount_bps: number | null;
+  /** Exactly one of `discount_bps` and `replace`. */
+  discount_bps?: number;
+  replace?: Replacement;
 }
 
-// ---- normalizers -------------------------------------------------------------------------
+// ---- alerts (handlers/alerts.rs, alerts/views.rs) ------------------------------------------
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
-const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : 0);
-const optStr = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
-/** A timestamp as RFC 3339 text, or protobuf JSON `{seconds, nanos}`. */
-export function readTime(v: unknown): string | null {
-  if (typeof v === 'string' && v) return v;
-  const o = obj(v);
-  if ('seconds' in o) return new Date(num(o.seconds) * 1000 + Math.floor(num(o.nanos) / 1e6)).toISOString();
-  return null;
+export interface RuleScope {
+  team_id: string | null;
+  project_id: string | null;
+  user_id: string | null;
+  virtual_key_id: string | null;
 }
 
-/** First list found under any of `keys` (APIs answer `{items}`, `{rows}`, `{budgets}`, …). */
-export function listOf(v: unknown, ...keys: string[]): unknown[] {
-  if (Array.isArray(v)) return v;
-  const o = obj(v);
-  for (const k of [...keys, 'items']) if (Array.isArray(o[k])) return o[k] as unknown[];
-  return [];
+export interface Silence {
+  from: string;
+  to: string;
+  comment: string;
 }
 
-export function nextCursor(v: unknown): string | undefined {
-  const o = obj(v);
-  const c = o.next_cursor ?? obj(o.page).next_cursor;
-  return typeof c === 'string' && c ? c : undefined;
+export interface AlertRule {
+  id: string;
+  name: string;
+  rule_type: string;
+  scope: RuleScope;
+  conditions: Record<string, unknown> | null;
+  severity: string;
+  channel_ids: string[];
+  escalate_after_seconds: number;
+  escalation_channel_ids: string[];
+  dedup_window_seconds: number;
+  enabled: boolean;
+  silences: Silence[];
+  is_default: boolean;
+  created_at: string | null;
+  updated_at: string | null;
 }
 
-function money(o: Obj, name: string): number {
-  if (`${name}_micros` in o) return readMicros(o[`${name}_micros`]);
-  return readMicros(o[name]);
+export interface AlertChannel {
+  id: string;
+  name: string;
+  kind: string;
+  settings: Record<string, unknown> | null;
+  /** e.g. `https://hooks.example.com/…`; never the secret. */
+  secret_hint: string;
+  enabled: boolean;
+  created_at: string | null;
+  updated_at: string | null;
 }
 
-export function toUsageRow(v: unknown): UsageRow {
-  const o = obj(v);
-  const group: Record<string, string> = {};
-  for (const [k, val] of Object.entries(obj(o.group))) group[k] = str(val);
-  return {
-    bucket_start: readTime(o.bucket_start ?? o.bucket),
-    group,
-    requests: num(o.requests),
-    input_tokens: num(o.input_tokens),
-    output_tokens: num(o.output_tokens),
-    cached_input_tokens: num(o.cached_input_tokens),
-    errors: num(o.errors),
-    cost_micros: money(o, 'cost'),
-    unpriced: num(o.unpriced),
-  };
+export interface ChannelCreated {
+  channel: AlertChannel | null;
+  /** A webhook signing secret Keyward generated, shown once. */
+  generated_signing_secret?: string;
 }
 
-export function toUsagePage(v: unknown): UsagePage {
-  const o = obj(v);
-  return {
-    rows: listOf(v, 'rows').map(toUsageRow),
-    next_cursor: nextCursor(v),
-    total: typeof o.total === 'number' ? o.total : undefined,
-  };
+export interface Alert {
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  rule_type: string;
+  fingerprint: string;
+  /** firing, acknowledged, snoozed, resolved. */
+  state: string;
+  severity: string;
+  level: number;
+  title: string;
+  detail: string;
+  labels: Record<string, string>;
+  occurrences: number;
+  fired_at: string | null;
+  last_seen_at: string | null;
+  snoozed_until: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string;
+  resolved_at: string | null;
+  resolved_by: string;
+  escalation_level: number;
+  escalate_at: string | null;
+  silenced: boolean;
 }
 
-export function toBudget(v: unknown): Budget {
-  const o = obj(v);
-  const scope = obj(o.scope);
-  return {
-    id: str(o.id),
-    name: str(o.name),
-    scope: { team_id: optStr(scope.team_id), project_id: optStr(scope.project_id), user_id: optStr(scope.user_id) },
-    period: str(o.period) || 'month',
-    rolling: o.rolling === true,
-    hard: o.hard === true,
-    thresholds: arr(o.thresholds).map(num),
-    amount_micros: money(o, 'amount'),
-    spent_micros: money(o, 'spent'),
-    reserved_micros: money(o, 'reserved'),
-    remaining_micros: money(o, 'remaining'),
-    period_start: readTime(o.period_start),
-    period_end: readTime(o.period_end),
-    exhausted: o.exhausted === true,
-  };
+export interface DeliveryAttempt {
+  attempt: number;
+  started_at: string | null;
+  duration_ms: number;
+  /** delivered, retry, failed. */
+  outcome: string;
+  http_status: number;
+  error: string;
 }
 
-export function budgetVirtualKey(v: unknown): string | null {
-  return optStr(obj(obj(v).scope).virtual_key_id);
+export interface Delivery {
+  id: string;
+  /** Absent for channel tests. */
+  alert_id: string | null;
+  channel_id: string;
+  channel_kind: string;
+  /** fired, refired, escalation, reminder, test. */
+  reason: string;
+  /** pending, delivered, failed. */
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  next_attempt_at: string | null;
+  last_error: string;
+  last_http_status: number;
+  created_at: string | null;
+  finished_at: string | null;
+  attempt_log: DeliveryAttempt[];
 }
 
-export function toForecast(v: unknown): Forecast {
-  const o = obj(v);
-  return {
-    spent_micros: money(o, 'spent'),
-    forecast_micros: money(o, 'forecast'),
-    period_end: readTime(o.period_end),
-    method: str(o.method),
-    daily_rate_micros: money(o, 'daily_rate'),
-  };
+export interface AlertDetail {
+  alert: Alert | null;
+  deliveries: Delivery[];
 }
 
-export function toAlertRule(v: unknown): AlertRule {
-  const o = obj(v);
-  return {
-    id: str(o.id),
-    name: str(o.name),
-    rule_type: str(o.rule_type ?? o.type),
-    severity: str(o.severity),
-    enabled: o.enabled !== false,
-    channel_ids: arr(o.channel_ids).map(str),
-  };
+export interface TestResult {
+  delivered: boolean;
+  detail: string;
+  delivery: Delivery | null;
 }
 
-export function toAlertChannel(v: unknown): AlertChannel {
-  const o = obj(v);
-  return { id: str(o.id), name: str(o.name), kind: str(o.kind), enabled: o.enabled !== false, hint: str(o.hint ?? o.secret_hint) };
+// ---- audit (handlers/audit_trail.rs) -------------------------------------------------------
+
+export interface AuditActor {
+  /** user, service, virtual_key or system. */
+  kind: string;
+  id: string;
+  /** Absent once the subject was erased. */
+  email?: string | null;
+  ip?: string | null;
 }
 
-export function toAlert(v: unknown): Alert {
-  const o = obj(v);
-  return {
-    id: str(o.id),
-    title: str(o.title) || str(o.rule_name) || 'Alert',
-    detail: str(o.detail),
-    state: str(o.state),
-    severity: str(o.severity),
-    rule_type: str(o.rule_type),
-    fired_at: readTime(o.fired_at),
-    last_seen_at: readTime(o.last_seen_at),
-    occurrences: num(o.occurrences),
-  };
+export interface AuditEntry {
+  seq: number;
+  event_id: string;
+  occurred_at: string | null;
+  recorded_at: string | null;
+  actor: AuditActor | null;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  /** success, failure or denied. */
+  outcome: string;
+  reason: string;
+  request_id: string;
+  service: string;
+  before?: unknown;
+  after?: unknown;
+  /** Hex SHA-256. */
+  hash: string;
+  prev_hash: string;
+  subject_readable: boolean;
 }
 
-function parseJson(v: unknown): unknown {
-  if (typeof v !== 'string') return v ?? null;
-  if (!v) return null;
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  checkpoints_checked: number;
+  first_bad_seq: number | null;
+  reason: string;
+}
+
+/** Who acted, for display: the e-mail, else the id; "(erased)" once personal data is gone. */
+export function actorText(e: Pick<AuditEntry, 'actor' | 'subject_readable'>): string {
+  const a = e.actor;
+  if (!a) return '';
+  if (a.email) return a.email;
+  if (!e.subject_readable && a.kind === 'user') return '(erased)';
+  return a.id;
+}
+
+/** A rule's conditions as editable JSON text (`{}` when the defaults apply). */
+export function conditionsText(c: Record<string, unknown> | null | undefined): string {
+  return c && Object.keys(c).length ? JSON.stringify(c, null, 2) : '{}';
+}
+
+/** Parses the conditions text of the rule form: an object, or an error message. */
+export function parseConditions(text: string): { ok: true; value: Record<string, unknown> | undefined } | { ok: false; error: string } {
+  const t = text.trim();
+  if (!t) return { ok: true, value: undefined };
+  let v: unknown;
   try {
-    return JSON.parse(v);
-  } catch {
-    return v;
+    v = JSON.parse(t);
+  } catch (e) {
+    return { ok: false, error: `Not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
   }
-}
-
-function hex(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map((b) => num(b).toString(16).padStart(2, '0')).join('');
-  return '';
-}
-
-/** An audit entry, flat (`{seq, action, …}`) or as the gRPC message (`{seq, event: {…}}`). */
-export function toAuditEntry(v: unknown): AuditEntry {
-  const o = obj(v);
-  const e = 'event' in o ? obj(o.event) : o;
-  const actor = obj(e.actor);
-  const actorText = str(e.actor_email) || str(actor.email) || str(e.actor_id) || str(actor.id) || (typeof e.actor === 'string' ? e.actor : '');
-  return {
-    seq: num(o.seq),
-    occurred_at: readTime(e.occurred_at),
-    actor: actorText || (o.subject_readable === false ? '(erased)' : ''),
-    actor_kind: str(e.actor_kind ?? actor.kind),
-    action: str(e.action),
-    resource_type: str(e.resource_type),
-    resource_id: str(e.resource_id),
-    outcome: str(e.outcome),
-    reason: str(e.reason),
-    request_id: str(e.request_id),
-    service: str(e.service),
-    before: parseJson(e.before ?? e.before_json),
-    after: parseJson(e.after ?? e.after_json),
-    hash: hex(o.hash),
-  };
-}
-
-export function toVerify(v: unknown): VerifyResult {
-  const o = obj(v);
-  return {
-    ok: o.ok === true,
-    checked: num(o.checked),
-    first_bad_seq: o.first_bad_seq === undefined || o.first_bad_seq === null ? null : num(o.first_bad_seq),
-    reason: str(o.reason),
-    checkpoints_checked: num(o.checkpoints_checked),
-  };
-}
-
-export function toPriceOverride(v: unknown): PriceOverride {
-  const o = obj(v);
-  const bps = o.discount_bps ?? obj(o.adjustment).discount_bps;
-  return {
-    id: str(o.id),
-    provider: str(o.provider),
-    model: str(o.model),
-    effective_from: readTime(o.effective_from),
-    discount_bps: bps === undefined || bps === null ? null : num(bps),
-  };
-}
-
-export function toAccessLog(v: unknown): AccessLogEntry {
-  const o = obj(v);
-  const actor = obj(o.actor);
-  return {
-    at: readTime(o.at ?? o.occurred_at ?? o.ts) ?? '',
-    actor: str(o.actor_email) || str(actor.email) || str(actor.id) || str(o.actor),
-    action: str(o.action),
-    outcome: str(o.outcome),
-    detail: str(o.reason ?? o.detail ?? o.request_id),
-  };
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return { ok: false, error: 'Conditions must be a JSON object, e.g. {"min_percent": 80}' };
+  return { ok: true, value: Object.keys(v).length ? (v as Record<string, unknown>) : undefined };
 }

@@ -5,7 +5,7 @@ import { useApp } from '../app/context';
 import { navigate, useRoute } from '../app/router';
 import { auditExportPath, auditQuery, type AuditFilters, type AuditOutcome } from '../lib/query';
 import { formatTime, fromLocalInput } from '../lib/time';
-import { listOf, nextCursor, toAuditEntry, toVerify, type AuditEntry, type VerifyResult } from '../lib/types';
+import { actorText, type AuditEntry, type Page, type VerifyResult } from '../lib/types';
 import { ActionError, Empty, ErrorState, Loading } from '../components/states';
 import { Dialog, JsonView, PageHead, StatusBadge } from '../components/ui';
 
@@ -22,7 +22,7 @@ function filtersFrom(p: URLSearchParams, tz: string): AuditFilters {
 
 async function verifyChain(): Promise<VerifyResult> {
   // `GET /api/v1/audit/verify` re-hashes the whole chain of the org and checks its signatures.
-  return toVerify(await api.get<unknown>('/api/v1/audit/verify'));
+  return api.get<VerifyResult>('/api/v1/audit/verify');
 }
 
 export default function Audit() {
@@ -35,8 +35,8 @@ export default function Audit() {
   const q = useQuery({
     queryKey: ['audit', route.params.toString(), cursors[cursors.length - 1]],
     queryFn: async ({ signal }) => {
-      const raw = await api.get<unknown>(`/api/v1/audit?${auditQuery(filters, { pageSize: 50, cursor: cursors[cursors.length - 1] })}`, signal);
-      return { entries: listOf(raw, 'entries').map(toAuditEntry), next: nextCursor(raw) };
+      const page = await api.get<Page<AuditEntry>>(`/api/v1/audit?${auditQuery(filters, { pageSize: 50, cursor: cursors[cursors.length - 1] })}`, signal);
+      return { entries: page.items, next: page.next_cursor };
     },
     refetchInterval: 10_000,
     placeholderData: keepPreviousData,
@@ -166,7 +166,7 @@ export default function Audit() {
                   >
                     <td className="num">{e.seq}</td>
                     <td>{formatTime(e.occurred_at, tz, 'short')}</td>
-                    <td>{e.actor || <span className="muted">{e.actor_kind || '—'}</span>}</td>
+                    <td>{actorText(e) || <span className="muted">{e.actor?.kind || '—'}</span>}</td>
                     <td>
                       <code>{e.action}</code>
                     </td>
@@ -208,7 +208,7 @@ export default function Audit() {
               <div>
                 <dt className="muted">Actor</dt>
                 <dd style={{ margin: 0 }}>
-                  {open.actor || '—'} {open.actor_kind && <span className="muted">({open.actor_kind})</span>}
+                  {actorText(open) || '—'} {open.actor?.kind && <span className="muted">({open.actor.kind})</span>}
                 </dd>
               </div>
               <div>

@@ -2,107 +2,111 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api';
 import { useApp, useCan } from '../app/context';
-import { formatMicros, parseDollars, percentOf } from '../lib/money';
-import { formatTime, toApiTime } from '../lib/time';
-import { budgetVirtualKey, listOf, toBudget, toForecast, type Budget } from '../lib/types';
-import { useTeams, useProjects, useVirtualKeys } from '../lib/hooks';
+import { href } from '../app/router';
+import { formatMicros, percentOf } from '../lib/money';
+import { formatTime } from '../lib/time';
+import { forecastPath } from '../lib/query';
+import { budgetBody, budgetFilters, scopeKind } from '../lib/budgets';
+import type { Budget, Forecast } from '../lib/types';
+import { useBudgets, useTeams, useProjects, useVirtualKeys } from '../lib/hooks';
 import { ActionError, Empty, ErrorState, Loading } from '../components/states';
 import { Badge, Dialog, Meter, PageHead, useToast } from '../components/ui';
 
-function scopeQuery(b: Budget, vk: string | null): string {
-  if (vk) return `virtual_key_ids=${vk}`;
-  if (b.scope.project_id) return `project_ids=${b.scope.project_id}`;
-  if (b.scope.team_id) return `team_ids=${b.scope.team_id}`;
-  return '';
-}
-
-function BudgetForecast({ b, vk }: { b: Budget; vk: string | null }) {
+/** Month-end forecast of the spend the budget covers (`/cost/forecast` forecasts calendar months). */
+function BudgetForecast({ b }: { b: Budget }) {
+  const monthly = b.period === 'month' && !b.rolling;
   const q = useQuery({
     queryKey: ['budgets', 'forecast', b.id],
-    queryFn: async ({ signal }) => {
-      const s = scopeQuery(b, vk);
-      return toForecast(await api.get<unknown>(`/api/v1/cost/forecast?at=${toApiTime(new Date())}${s ? `&${s}` : ''}`, signal));
-    },
-    enabled: b.period === 'month' && !b.rolling,
+    queryFn: ({ signal }) => api.get<Forecast>(forecastPath(new Date(), budgetFilters(b.scope)), signal),
+    enabled: monthly,
     refetchInterval: 60_000,
   });
-  if (b.period !== 'month' || b.rolling) return <span className="muted">—</span>;
+  if (!monthly) return <span className="muted" title="Forecasts cover calendar months">—</span>;
   if (q.isPending) return <span className="muted">…</span>;
-  if (q.error || !q.data) return <span className="muted" title={q.error instanceof Error ? q.error.message : undefined}>n/a</span>;
+  if (q.error) return <span className="muted" title={q.error instanceof Error ? q.error.message : undefined}>n/a</span>;
   const over = q.data.forecast_micros > b.amount_micros;
-  return <span className={over ? 'field-error' : undefined}>{formatMicros(q.data.forecast_micros)}{over ? ' (over)' : ''}</span>;
+  return (
+    <span className={over ? 'field-error' : undefined} title={`${formatMicros(q.data.daily_rate_micros)}/day (${q.data.method.replace(/_/g, ' ')})`} data-testid="budget-forecast">
+      {formatMicros(q.data.forecast_micros)}
+      {over ? ' (over)' : ''}
+    </span>
+  );
+}
+
+function FieldError({ id, text }: { id: string; text?: string }) {
+  return text ? (
+    <span id={id} className="field-error">
+      {text}
+    </span>
+  ) : null;
 }
 
 function BudgetForm({ onDone, budget }: { onDone: () => void; budget?: Budget }) {
   const qc = useQueryClient();
+  const toast = useToast();
   const teams = useTeams();
   const projects = useProjects();
   const vkeys = useVirtualKeys();
-  const [scopeKind, setScopeKind] = useState<'org' | 'team' | 'project' | 'virtual_key'>('org');
-  const [amountError, setAmountError] = useState<string | null>(null);
+  const [kind, setKind] = useState<string>('org');
+  const [errors, setErrors] = useState<Record<string, string>>({});
   const m = useMutation({
-    mutationFn: (body: Record<string, unknown>) => (budget ? api.patch(`/api/v1/budgets/${budget.id}`, body) : api.post('/api/v1/budgets', body)),
-    onSuccess: () => {
+    mutationFn: (body: Record<string, unknown>) => (budget ? api.patch<Budget>(`/api/v1/budgets/${budget.id}`, body) : api.post<Budget>('/api/v1/budgets', body)),
+    onSuccess: (b) => {
       void qc.invalidateQueries({ queryKey: ['budgets'] });
+      toast(budget ? `Budget ${b.name} saved` : `Budget ${b.name} created`);
       onDone();
     },
   });
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const amount = parseDollars(String(f.get('amount') ?? ''));
-    if (amount === null || amount <= 0) {
-      setAmountError('Enter an amount in dollars, e.g. 250 or 99.50');
+    const text = (k: string) => String(f.get(k) ?? '');
+    const r = budgetBody(
+      { name: text('name'), amount: text('amount'), period: text('period'), rolling: f.get('rolling') === 'on', hard: f.get('hard') === 'on', thresholds: text('thresholds'), scopeKind: kind, target: text('target') },
+      budget,
+    );
+    if ('errors' in r) {
+      setErrors(r.errors);
       return;
     }
-    setAmountError(null);
-    const thresholds = String(f.get('thresholds') ?? '')
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(Number)
-      .filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);
-    const body: Record<string, unknown> = {
-      name: String(f.get('name') ?? '').trim(),
-      amount_micros: amount,
-      hard: f.get('hard') === 'on',
-      thresholds: thresholds.length ? thresholds : [50, 80, 100],
-    };
-    if (!budget) {
-      body.period = String(f.get('period') ?? 'month');
-      body.rolling = f.get('rolling') === 'on';
-      const target = String(f.get('target') ?? '');
-      if (scopeKind !== 'org' && target) body.scope = { [`${scopeKind}_id`]: target };
+    setErrors({});
+    if (budget && Object.keys(r.body).length === 0) {
+      onDone();
+      return;
     }
-    m.mutate(body);
+    m.mutate(r.body);
   };
-  const targets = scopeKind === 'team' ? teams.data : scopeKind === 'project' ? projects.data : scopeKind === 'virtual_key' ? vkeys.data : [];
+  const targets = kind === 'team' ? teams.data : kind === 'project' ? projects.data : kind === 'virtual_key' ? vkeys.data : [];
+  const invalid = (k: string) => (errors[k] ? { 'aria-invalid': true as const, 'aria-describedby': `b-${k}-err` } : {});
   return (
-    <form className="form" onSubmit={submit} aria-label={budget ? 'Edit budget' : 'Create a budget'}>
+    <form className="form" onSubmit={submit} aria-label={budget ? 'Edit budget' : 'Create a budget'} noValidate>
       <label className="field" htmlFor="b-name">
         Name
-        <input id="b-name" name="name" required defaultValue={budget?.name} maxLength={100} />
+        <input id="b-name" name="name" required defaultValue={budget?.name} maxLength={100} {...invalid('name')} />
+        <FieldError id="b-name-err" text={errors.name} />
       </label>
       {!budget && (
         <div className="two">
           <label className="field" htmlFor="b-scope">
             Applies to
-            <select id="b-scope" value={scopeKind} onChange={(e) => setScopeKind(e.target.value as typeof scopeKind)}>
+            <select id="b-scope" value={kind} onChange={(e) => setKind(e.target.value)}>
               <option value="org">The whole organization</option>
               <option value="team">A team</option>
               <option value="project">A project</option>
               <option value="virtual_key">A virtual key</option>
             </select>
           </label>
-          {scopeKind !== 'org' && (
+          {kind !== 'org' && (
             <label className="field" htmlFor="b-target">
               Which
-              <select id="b-target" name="target" required>
+              <select id="b-target" name="target" required {...invalid('target')}>
                 {(targets ?? []).map((t) => (
                   <option key={t.id} value={t.id}>
                     {t.name}
                   </option>
                 ))}
               </select>
+              <FieldError id="b-target-err" text={errors.target} />
             </label>
           )}
         </div>
@@ -110,42 +114,28 @@ function BudgetForm({ onDone, budget }: { onDone: () => void; budget?: Budget })
       <div className="two">
         <label className="field" htmlFor="b-amount">
           Amount (USD)
-          <input
-            id="b-amount"
-            name="amount"
-            inputMode="decimal"
-            required
-            defaultValue={budget ? (budget.amount_micros / 1_000_000).toString() : ''}
-            aria-invalid={amountError ? true : undefined}
-            aria-describedby={amountError ? 'b-amount-err' : undefined}
-          />
-          {amountError && (
-            <span id="b-amount-err" className="field-error">
-              {amountError}
-            </span>
-          )}
+          <input id="b-amount" name="amount" inputMode="decimal" required defaultValue={budget ? (budget.amount_micros / 1_000_000).toString() : ''} {...invalid('amount')} />
+          <FieldError id="b-amount-err" text={errors.amount} />
         </label>
-        {!budget && (
-          <label className="field" htmlFor="b-period">
-            Period (UTC)
-            <select id="b-period" name="period" defaultValue="month">
-              <option value="day">Day</option>
-              <option value="week">Week (ISO, from Monday)</option>
-              <option value="month">Month</option>
-            </select>
-          </label>
-        )}
+        <label className="field" htmlFor="b-period">
+          Period (UTC)
+          <select id="b-period" name="period" defaultValue={budget?.period ?? 'month'}>
+            <option value="day">Day</option>
+            <option value="week">Week (ISO, from Monday)</option>
+            <option value="month">Month</option>
+          </select>
+        </label>
       </div>
       <label className="field" htmlFor="b-thresholds">
         Alert thresholds (%)
-        <input id="b-thresholds" name="thresholds" defaultValue={(budget?.thresholds.length ? budget.thresholds : [50, 80, 100]).join(', ')} />
+        <span className="hint">Each is announced once per period (live events and budget alert rules); 100 means exhausted.</span>
+        <input id="b-thresholds" name="thresholds" defaultValue={(budget?.thresholds.length ? budget.thresholds : [50, 80, 100]).join(', ')} {...invalid('thresholds')} />
+        <FieldError id="b-thresholds-err" text={errors.thresholds} />
       </label>
       <div className="row">
-        {!budget && (
-          <label className="check">
-            <input type="checkbox" name="rolling" /> Rolling window (last 24 h / 7 d / 30 d)
-          </label>
-        )}
+        <label className="check">
+          <input type="checkbox" name="rolling" defaultChecked={budget?.rolling ?? false} /> Rolling window (last 24 h / 7 d / 30 d)
+        </label>
         <label className="check">
           <input type="checkbox" name="hard" defaultChecked={budget?.hard ?? true} /> Hard limit: refuse requests once spent
         </label>
@@ -169,11 +159,7 @@ export default function Budgets() {
   const [panel, setPanel] = useState<{ kind: 'create' } | { kind: 'edit'; b: Budget } | { kind: 'delete'; b: Budget } | null>(null);
   const qc = useQueryClient();
   const toast = useToast();
-  const q = useQuery({
-    queryKey: ['budgets'],
-    queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/budgets', signal), 'budgets').map((raw) => ({ b: toBudget(raw), vk: budgetVirtualKey(raw) })),
-    refetchInterval: 3_000,
-  });
+  const q = useBudgets(3_000);
   const del = useMutation({
     mutationFn: (b: Budget) => api.del(`/api/v1/budgets/${b.id}`),
     onSuccess: () => {
@@ -182,14 +168,24 @@ export default function Budgets() {
       toast('Budget deleted');
     },
   });
-  const scopeName = (b: Budget, vk: string | null) =>
-    vk
-      ? `Virtual key ${vkeys.data?.find((k) => k.id === vk)?.name ?? vk.slice(0, 8)}`
-      : b.scope.project_id
-        ? `Project ${projects.data?.find((p) => p.id === b.scope.project_id)?.name ?? ''}`
-        : b.scope.team_id
-          ? `Team ${teams.data?.find((t) => t.id === b.scope.team_id)?.name ?? ''}`
-          : 'Organization';
+  const scopeName = (b: Budget) => {
+    const { virtual_key_id: vk, project_id: p, team_id: t } = b.scope;
+    switch (scopeKind(b.scope)) {
+      case 'virtual_key':
+        return `Virtual key ${vkeys.data?.find((k) => k.id === vk)?.name ?? vk?.slice(0, 8)}`;
+      case 'project':
+        return `Project ${projects.data?.find((x) => x.id === p)?.name ?? p?.slice(0, 8)}`;
+      case 'team':
+        return `Team ${teams.data?.find((x) => x.id === t)?.name ?? t?.slice(0, 8)}`;
+      default:
+        return 'Organization';
+    }
+  };
+  const usageLink = (b: Budget) => {
+    const params: Record<string, string> = { preset: b.period === 'day' ? 'today' : b.period === 'week' ? '7d' : 'mtd' };
+    for (const [k, v] of Object.entries(budgetFilters(b.scope))) if (v?.length) params[k] = v.join(',');
+    return href('/usage', params);
+  };
 
   return (
     <>
@@ -229,11 +225,11 @@ export default function Budgets() {
               </tr>
             </thead>
             <tbody>
-              {q.data.map(({ b, vk }) => (
+              {q.data.map((b) => (
                 <tr key={b.id} data-testid={`budget-${b.name}`}>
                   <td>
                     <strong>{b.name}</strong>
-                    <div className="muted">{scopeName(b, vk)}</div>
+                    <div className="muted">{scopeName(b)} · <a href={usageLink(b)}>usage</a></div>
                   </td>
                   <td>
                     {b.rolling ? 'rolling ' : ''}
@@ -251,7 +247,7 @@ export default function Budgets() {
                   <td className="num">{formatMicros(b.remaining_micros)}</td>
                   <td className="num">{formatMicros(b.amount_micros)}</td>
                   <td className="num">
-                    <BudgetForecast b={b} vk={vk} />
+                    <BudgetForecast b={b} />
                   </td>
                   <td>
                     <div className="row">

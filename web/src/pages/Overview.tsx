@@ -4,11 +4,11 @@ import { api } from '../lib/api';
 import { useApp } from '../app/context';
 import { href, navigate } from '../app/router';
 import { formatMicros } from '../lib/money';
-import { presetRange, toApiTime } from '../lib/time';
-import { breakdownQuery, topQuery, type Dimension } from '../lib/query';
-import { listOf, toAlert, toBudget, toForecast, toUsagePage, type UsageRow } from '../lib/types';
+import { presetRange } from '../lib/time';
+import { breakdownQuery, forecastPath, topQuery, type Dimension } from '../lib/query';
+import type { Alert, Forecast, Page, UsageRow } from '../lib/types';
 import { rotationState } from '../lib/rotation';
-import { useNames, useProviderKeys } from '../lib/hooks';
+import { useBudgets, useNames, useProviderKeys } from '../lib/hooks';
 import { ErrorState, Loading, Empty } from '../components/states';
 import { Badge, Meter, PageHead, StatusBadge } from '../components/ui';
 
@@ -28,7 +28,7 @@ function useTotals(preset: 'today' | 'mtd', tz: string) {
     queryFn: async ({ signal }) => {
       const range = presetRange(preset, new Date(), tz);
       const q = breakdownQuery({ range, groupBy: [], bucket: preset === 'today' ? 'hour' : 'day' });
-      return sum(toUsagePage(await api.get<unknown>(`/api/v1/usage/timeseries?${q}`, signal)).rows);
+      return sum((await api.get<Page<UsageRow>>(`/api/v1/usage/timeseries?${q}`, signal)).items);
     },
     refetchInterval: POLL,
   });
@@ -39,7 +39,7 @@ function TopCard({ dimension, title }: { dimension: Dimension; title: string }) 
   const names = useNames();
   const q = useQuery({
     queryKey: ['overview', 'top', dimension, tz],
-    queryFn: async ({ signal }) => toUsagePage(await api.get<unknown>(`/api/v1/usage/top?${topQuery(presetRange('mtd', new Date(), tz), dimension, 5)}`, signal)).rows,
+    queryFn: async ({ signal }) => (await api.get<Page<UsageRow>>(`/api/v1/usage/top?${topQuery(presetRange('mtd', new Date(), tz), dimension, 5)}`, signal)).items,
     refetchInterval: POLL * 3,
   });
   return (
@@ -69,24 +69,20 @@ export default function Overview() {
   const { tz } = useApp();
   const today = useTotals('today', tz);
   const mtd = useTotals('mtd', tz);
-  const budgets = useQuery({
-    queryKey: ['budgets'],
-    queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/budgets', signal), 'budgets').map(toBudget),
-    refetchInterval: POLL,
-  });
+  const budgets = useBudgets(POLL);
   const forecast = useQuery({
     queryKey: ['overview', 'forecast'],
-    queryFn: async ({ signal }) => toForecast(await api.get<unknown>(`/api/v1/cost/forecast?at=${toApiTime(new Date())}`, signal)),
+    queryFn: ({ signal }) => api.get<Forecast>(forecastPath(new Date()), signal),
     refetchInterval: 60_000,
   });
   const alerts = useQuery({
     queryKey: ['alerts', 'firing'],
-    queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/alerts?state=firing', signal), 'alerts').map(toAlert),
+    queryFn: async ({ signal }) => (await api.get<Page<Alert>>('/api/v1/alerts?state=firing', signal)).items,
     refetchInterval: 15_000,
   });
   const keys = useProviderKeys();
 
-  const orgBudget = (period: string) => budgets.data?.find((b) => !b.scope.team_id && !b.scope.project_id && b.period === period);
+  const orgBudget = (period: string) => budgets.data?.find((b) => !b.scope.team_id && !b.scope.project_id && !b.scope.virtual_key_id && b.period === period && !b.rolling);
   const health = useMemo(() => {
     const now = new Date();
     const list = keys.data ?? [];
@@ -182,7 +178,7 @@ export default function Overview() {
               <ul>
                 {alerts.data.slice(0, 8).map((a) => (
                   <li key={a.id}>
-                    <StatusBadge value={a.severity} /> <a href={href('/alerts', { alert: a.id })}>{a.title}</a>
+                    <StatusBadge value={a.severity} /> <a href={href('/alerts', { alert: a.id })}>{a.title || a.rule_name}</a>
                   </li>
                 ))}
               </ul>

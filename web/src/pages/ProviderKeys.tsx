@@ -6,7 +6,7 @@ import { useApp, useCan } from '../app/context';
 import { useProviderKeys } from '../lib/hooks';
 import { rotationState } from '../lib/rotation';
 import { daysBetween, formatRelative, formatTime } from '../lib/time';
-import { listOf, toAccessLog, type ProviderKey, type ProviderKeyResult, type Validation } from '../lib/types';
+import { actorText, type AuditEntry, type Page, type ProviderKey, type ProviderKeyResult, type Validation } from '../lib/types';
 import { DataTable } from '../components/DataTable';
 import { ActionError, Empty, ErrorState, Loading, QueryView } from '../components/states';
 import { Badge, Dialog, PageHead, StatusBadge, useToast } from '../components/ui';
@@ -171,7 +171,7 @@ function AccessLog({ k }: { k: ProviderKey }) {
   const { tz } = useApp();
   const q = useQuery({
     queryKey: ['provider-keys', k.id, 'access-log'],
-    queryFn: async ({ signal }) => listOf(await api.get<unknown>(`/api/v1/provider-keys/${k.id}/access-log`, signal), 'entries').map(toAccessLog),
+    queryFn: async ({ signal }) => (await api.get<Page<AuditEntry>>(`/api/v1/provider-keys/${k.id}/access-log`, signal)).items,
   });
   return (
     <QueryView q={q} what="the access log" isEmpty={(d) => d.length === 0} empty={<Empty title="No access recorded yet" />}>
@@ -188,10 +188,10 @@ function AccessLog({ k }: { k: ProviderKey }) {
               </tr>
             </thead>
             <tbody>
-              {rows.map((r, i) => (
-                <tr key={i}>
-                  <td>{formatTime(r.at, tz, 'short')}</td>
-                  <td>{r.actor || '—'}</td>
+              {rows.map((r) => (
+                <tr key={r.seq}>
+                  <td>{formatTime(r.occurred_at, tz, 'short')}</td>
+                  <td>{actorText(r) || '—'}</td>
                   <td>
                     <code>{r.action}</code>
                   </td>

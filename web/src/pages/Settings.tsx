@@ -3,8 +3,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../lib/api';
 import { useApp, useCan } from '../app/context';
 import { setPrefs, usePrefs, type ThemeChoice } from '../app/prefs';
-import { formatTime, isValidTimeZone, browserTimeZone } from '../lib/time';
-import { listOf, toPriceOverride, type Org } from '../lib/types';
+import { formatTime, fromLocalInput, isValidTimeZone, browserTimeZone } from '../lib/time';
+import type { Org, Page, PriceOverride } from '../lib/types';
+import { formatMicros } from '../lib/money';
+import { overrideBody } from '../lib/pricing';
 import { PROVIDERS } from '../lib/providers';
 import { ActionError, Empty, ErrorState, Loading } from '../components/states';
 import { CopyButton, PageHead, useToast } from '../components/ui';
@@ -186,46 +188,99 @@ function Totp() {
   );
 }
 
+function adjustment(o: PriceOverride): string {
+  if (o.discount_bps !== undefined) return `${(o.discount_bps / 100).toFixed(2)}% off`;
+  const r = o.replace;
+  if (!r) return '—';
+  const parts = [`in ${formatMicros(r.input)}`, `out ${formatMicros(r.output)}`];
+  if (r.cached_input != null) parts.push(`cached ${formatMicros(r.cached_input)}`);
+  if (r.request_fee) parts.push(`fee ${formatMicros(r.request_fee)}/request`);
+  return `${parts.join(' · ')} per 1M tokens`;
+}
+
 function PriceOverrides() {
-  const canWrite = useCan('budgets', 'write');
+  const canWrite = useCan('pricing', 'write', null);
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: ['pricing', 'overrides'], queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/pricing/overrides', signal), 'overrides').map(toPriceOverride) });
-  const add = useMutation({ mutationFn: (body: unknown) => api.post('/api/v1/pricing/overrides', body), onSuccess: () => void qc.invalidateQueries({ queryKey: ['pricing'] }) });
+  const toast = useToast();
+  const [mode, setMode] = useState<'discount' | 'replace'>('discount');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const q = useQuery({ queryKey: ['pricing', 'overrides'], queryFn: async ({ signal }) => (await api.get<Page<PriceOverride>>('/api/v1/pricing/overrides', signal)).items });
+  const add = useMutation({
+    mutationFn: (body: unknown) => api.post<PriceOverride>('/api/v1/pricing/overrides', body),
+    onSuccess: (o) => {
+      void qc.invalidateQueries({ queryKey: ['pricing'] });
+      toast(`Override for ${o.provider} ${o.model} added`);
+    },
+  });
   const remove = useMutation({ mutationFn: (id: string) => api.del(`/api/v1/pricing/overrides/${id}`), onSuccess: () => void qc.invalidateQueries({ queryKey: ['pricing'] }) });
   const { tz } = useApp();
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    const pct = Number(f.get('discount') ?? 0);
-    add.mutate({ provider: String(f.get('provider') ?? ''), model: String(f.get('model') ?? '*').trim() || '*', discount_bps: Math.round(pct * 100) });
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    const v = (k: string) => String(f.get(k) ?? '');
+    const from = v('effective_from') ? fromLocalInput(v('effective_from'), tz) : null;
+    const r = overrideBody({ provider: v('provider'), model: v('model'), mode, discount: v('discount'), input: v('input'), output: v('output'), cached_input: v('cached_input'), request_fee: v('request_fee'), effective_from: from ? from.toISOString() : '' });
+    if ('errors' in r) {
+      setErrors(r.errors);
+      return;
+    }
+    setErrors({});
+    add.mutate(r.body, { onSuccess: () => form.reset() });
   };
+  const field = (name: string, label: string, props: Record<string, unknown> = {}) => (
+    <label className="field" htmlFor={`po-${name}`}>
+      {label}
+      <input id={`po-${name}`} name={name} aria-invalid={errors[name] ? true : undefined} aria-describedby={errors[name] ? `po-${name}-err` : undefined} {...props} />
+      {errors[name] && (
+        <span id={`po-${name}-err`} className="field-error">
+          {errors[name]}
+        </span>
+      )}
+    </label>
+  );
   return (
     <section className="card" aria-labelledby="s-prices">
       <h2 id="s-prices">Price overrides</h2>
-      <p className="muted">Negotiated discounts apply to usage from now on; stored costs never change.</p>
+      <p className="muted">Negotiated discounts or contract prices apply to usage from their start on; stored costs never change.</p>
       {canWrite && (
-        <form className="row" onSubmit={submit} style={{ alignItems: 'flex-end', marginBottom: '0.75rem' }} aria-label="Add a price override">
-          <label className="field" htmlFor="po-provider">
-            Provider
-            <select id="po-provider" name="provider">
-              {PROVIDERS.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field" htmlFor="po-model">
-            Model (* for all)
-            <input id="po-model" name="model" defaultValue="*" />
-          </label>
-          <label className="field" htmlFor="po-discount">
-            Discount %
-            <input id="po-discount" name="discount" type="number" min={0} max={100} step={0.01} required />
-          </label>
-          <button type="submit" className="primary" disabled={add.isPending}>
-            Add
-          </button>
+        <form className="form" onSubmit={submit} style={{ marginBottom: '0.75rem' }} aria-label="Add a price override" noValidate>
+          <div className="row" style={{ alignItems: 'flex-end' }}>
+            <label className="field" htmlFor="po-provider">
+              Provider
+              <select id="po-provider" name="provider">
+                {PROVIDERS.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {field('model', 'Model (* for all)', { defaultValue: '*' })}
+            <label className="field" htmlFor="po-mode">
+              Adjustment
+              <select id="po-mode" value={mode} onChange={(e) => setMode(e.target.value as 'discount' | 'replace')}>
+                <option value="discount">Discount</option>
+                <option value="replace">Contract prices</option>
+              </select>
+            </label>
+            {field('effective_from', `Starts (${tz}; empty: now)`, { type: 'datetime-local' })}
+          </div>
+          <div className="row" style={{ alignItems: 'flex-end' }}>
+            {mode === 'discount' ? (
+              field('discount', 'Discount %', { inputMode: 'decimal' })
+            ) : (
+              <>
+                {field('input', 'Input $/1M tokens', { inputMode: 'decimal' })}
+                {field('output', 'Output $/1M tokens', { inputMode: 'decimal' })}
+                {field('cached_input', 'Cached input $/1M (optional)', { inputMode: 'decimal' })}
+                {field('request_fee', 'Fee $/request (optional)', { inputMode: 'decimal' })}
+              </>
+            )}
+            <button type="submit" className="primary" disabled={add.isPending}>
+              Add override
+            </button>
+          </div>
         </form>
       )}
       <ActionError error={add.error ?? remove.error} />
@@ -253,7 +308,7 @@ function PriceOverrides() {
                 <tr key={o.id}>
                   <td>{o.provider}</td>
                   <td>{o.model}</td>
-                  <td>{o.discount_bps !== null ? `${(o.discount_bps / 100).toFixed(2)}% off` : 'replacement prices'}</td>
+                  <td>{adjustment(o)}</td>
                   <td>{formatTime(o.effective_from, tz, 'short')}</td>
                   <td>
                     {canWrite && (

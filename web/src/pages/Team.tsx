@@ -5,12 +5,12 @@ import { useApp, useCan } from '../app/context';
 import { fetchAll, useMembers, useTeams } from '../lib/hooks';
 import { RESOURCES } from '../lib/permissions';
 import { formatTime } from '../lib/time';
-import { listOf, type Assignment, type Invitation, type Member, type Role } from '../lib/types';
+import type { Assignment, Invitation, Member, Page, Role } from '../lib/types';
 import { ActionError, Empty, ErrorState, Loading } from '../components/states';
 import { Badge, CopyButton, Dialog, PageHead, StatusBadge, useToast } from '../components/ui';
 
 function useRoles(enabled: boolean) {
-  return useQuery({ queryKey: ['roles'], queryFn: async ({ signal }) => listOf(await api.get<unknown>('/api/v1/roles', signal), 'roles') as Role[], enabled });
+  return useQuery({ queryKey: ['roles'], queryFn: async ({ signal }) => (await api.get<Page<Role>>('/api/v1/roles', signal)).items, enabled });
 }
 
 function Members() {

@@ -1,34 +1,41 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
-import { api, ApiError, download } from '../lib/api';
+import { api, download } from '../lib/api';
 import { useApp } from '../app/context';
 import { href, navigate, useRoute } from '../app/router';
 import { formatMicros } from '../lib/money';
 import {
   breakdownQuery,
+  chargebackPath,
   DIMENSION_LABELS,
   DIMENSIONS,
   drillDown,
+  eventsQuery,
   FILTER_FOR_DIMENSION,
-  usageExportPath,
+  FILTER_KEYS,
+  toCsv,
+  utcMonth,
   type Dimension,
   type UsageFilters,
 } from '../lib/query';
 import { alignSeries, groupKey } from '../lib/series';
-import { bucketFor, bucketMs, formatTime, fromLocalInput, presetRange, RANGE_PRESETS, toLocalInput, type RangePreset, type TimeRange } from '../lib/time';
-import { listOf, toUsagePage, type UsageRow } from '../lib/types';
+import { bucketFor, bucketMs, formatTime, fromLocalInput, presetRange, RANGE_PRESETS, toApiTime, toLocalInput, type RangePreset, type TimeRange } from '../lib/time';
+import type { Page, Recommendation, UsageEvent, UsageRow } from '../lib/types';
+import { sortRows } from '../lib/series';
 import { useNames } from '../lib/hooks';
 import { DataTable } from '../components/DataTable';
 import { ActionError, Empty, ErrorState, Loading, QueryView } from '../components/states';
+import { useCan } from '../app/context';
 import { Badge, PageHead } from '../components/ui';
 import { TimeSeriesChart } from '../components/TimeSeriesChart';
 
 const PAGE_SIZE = 25;
+/** Groups fetched for the table (sorted, searched and paged in the browser). */
+const GROUPS = 1000;
 const POLL = 3_000;
 type Metric = 'cost' | 'requests' | 'tokens';
-
-const FILTER_KEYS = Object.values(FILTER_FOR_DIMENSION);
+const STATUSES = ['ok', 'error', 'rate_limited', 'timeout', 'cancelled'];
 
 function readState(params: URLSearchParams, tz: string) {
   const preset = (params.get('preset') ?? '7d') as RangePreset | 'custom';
@@ -60,48 +67,161 @@ function fmtMetric(m: Metric) {
   return m === 'cost' ? (v: number) => formatMicros(v, { compact: true }) : (v: number) => Math.round(v).toLocaleString('en-US');
 }
 
-/** Request-level events of a drilled-down bucket. */
+/** Request-level calls (`/usage/events`, newest first) of a drilled-down bucket or the range. */
 function Events({ range, filters }: { range: TimeRange; filters: UsageFilters }) {
   const { tz } = useApp();
+  const names = useNames();
+  const [status, setStatus] = useState('');
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
   const q = useQuery({
-    queryKey: ['usage', 'events', range.from.getTime(), range.to.getTime(), filters],
-    queryFn: async ({ signal }) =>
-      listOf(await api.get<unknown>(`/api/v1/usage/events?${breakdownQuery({ range, groupBy: [], filters, pageSize: 100 })}`, signal), 'events') as Record<string, unknown>[],
+    queryKey: ['usage', 'events', range.from.getTime(), range.to.getTime(), filters, status, cursor],
+    queryFn: ({ signal }) => api.get<Page<UsageEvent>>(`/api/v1/usage/events?${eventsQuery({ range, filters, status: status ? [status] : [], pageSize: 50, cursor })}`, signal),
+    placeholderData: keepPreviousData,
   });
   return (
-    <QueryView q={q} what="request-level events" isEmpty={(d) => d.length === 0} empty={<Empty title="No requests in this bucket" />}>
-      {(events) => (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Requests</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Model</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">Input</th>
-                <th scope="col" className="num">Output</th>
-                <th scope="col" className="num">Latency</th>
-                <th scope="col" className="num">Cost</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e, i) => (
-                <tr key={String(e.event_id ?? i)}>
-                  <td>{formatTime(String(e.ts ?? e.occurred_at ?? ''), tz, 'short')}</td>
-                  <td>{String(e.model ?? '')}</td>
-                  <td>{String(e.status ?? e.http_status ?? '')}</td>
-                  <td className="num">{Number(e.input_tokens ?? 0).toLocaleString('en-US')}</td>
-                  <td className="num">{Number(e.output_tokens ?? 0).toLocaleString('en-US')}</td>
-                  <td className="num">{Number(e.latency_ms ?? 0)} ms</td>
-                  <td className="num">{formatMicros(Number(e.cost_micros ?? 0))}</td>
-                </tr>
+    <>
+      <label className="field" htmlFor="ev-status" style={{ maxWidth: '14rem' }}>
+        Status
+        <select
+          id="ev-status"
+          value={status}
+          onChange={(e) => {
+            setStatus(e.target.value);
+            setCursors([]);
+          }}
+        >
+          <option value="">Any</option>
+          {STATUSES.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+      </label>
+      <QueryView q={q} what="request-level events" isEmpty={(d) => d.items.length === 0} empty={<Empty title="No requests here" />}>
+        {(page) => (
+          <>
+            <div className="table-wrap">
+              <table data-testid="usage-events">
+                <caption className="sr-only">Requests</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Model</th>
+                    <th scope="col">Virtual key</th>
+                    <th scope="col">Status</th>
+                    <th scope="col" className="num">Input</th>
+                    <th scope="col" className="num">Output</th>
+                    <th scope="col" className="num">Latency</th>
+                    <th scope="col" className="num">Cost</th>
+                    <th scope="col">Request id</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((e) => (
+                    <tr key={e.event_id}>
+                      <td>{formatTime(e.ts, tz, 'short')}</td>
+                      <td>
+                        {e.provider}/{e.model}
+                        {e.streamed && <span className="muted"> · stream</span>}
+                      </td>
+                      <td>{e.virtual_key_id ? names('virtual_key', e.virtual_key_id) : '—'}</td>
+                      <td>
+                        <Badge tone={e.status === 'ok' ? 'ok' : 'bad'} title={`HTTP ${e.http_status}`}>
+                          {e.status}
+                        </Badge>
+                      </td>
+                      <td className="num">{e.input_tokens.toLocaleString('en-US')}</td>
+                      <td className="num">{e.output_tokens.toLocaleString('en-US')}</td>
+                      <td className="num">{e.latency_ms.toLocaleString('en-US')} ms</td>
+                      <td className="num">
+                        {formatMicros(e.cost_micros)} {!e.priced && <Badge tone="warn">unpriced</Badge>}
+                      </td>
+                      <td className="mono">{e.request_id}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="pager">
+              <button type="button" className="small" disabled={!cursors.length} onClick={() => setCursors((c) => c.slice(0, -1))}>
+                Newer
+              </button>
+              <button type="button" className="small" disabled={!page.next_cursor} onClick={() => page.next_cursor && setCursors((c) => [...c, page.next_cursor as string])}>
+                Older
+              </button>
+            </div>
+          </>
+        )}
+      </QueryView>
+    </>
+  );
+}
+
+/** Chargeback CSV of a UTC month and the cost service's savings recommendations (org-level). */
+function CostReports() {
+  const [month, setMonth] = useState(() => utcMonth(new Date()));
+  const [by, setBy] = useState<'team' | 'project'>('team');
+  const [error, setError] = useState<unknown>(null);
+  const recs = useQuery({
+    queryKey: ['usage', 'recommendations'],
+    queryFn: async ({ signal }) => (await api.get<Page<Recommendation>>('/api/v1/cost/recommendations', signal)).items,
+    staleTime: 5 * 60_000,
+  });
+  const months = [0, -1, -2].map((o) => utcMonth(new Date(), o));
+  const get = async () => {
+    setError(null);
+    try {
+      await download(chargebackPath(month, by), `chargeback-${month}-${by}.csv`);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <div className="grid cols-2" style={{ marginTop: '1rem' }}>
+      <section className="card form" aria-labelledby="u-chargeback">
+        <h2 id="u-chargeback">Chargeback</h2>
+        <p className="muted" style={{ margin: 0 }}>
+          Cost per team or project of a calendar month (UTC), as CSV for finance.
+        </p>
+        <div className="row" style={{ alignItems: 'flex-end' }}>
+          <label className="field" htmlFor="cb-month">
+            Month
+            <select id="cb-month" value={month} onChange={(e) => setMonth(e.target.value)}>
+              {months.map((m) => (
+                <option key={m}>{m}</option>
               ))}
-            </tbody>
-          </table>
+            </select>
+          </label>
+          <label className="field" htmlFor="cb-by">
+            By
+            <select id="cb-by" value={by} onChange={(e) => setBy(e.target.value as 'team' | 'project')}>
+              <option value="team">Team</option>
+              <option value="project">Project</option>
+            </select>
+          </label>
+          <button type="button" onClick={() => void get()}>
+            Download chargeback CSV
+          </button>
         </div>
-      )}
-    </QueryView>
+        <ActionError error={error} />
+      </section>
+      <section className="card" aria-labelledby="u-recs">
+        <h2 id="u-recs">Recommendations</h2>
+        <QueryView q={recs} what="recommendations" isEmpty={(d) => d.length === 0} empty={<Empty title="No recommendations right now" />}>
+          {(items) => (
+            <ul className="stack" style={{ gap: '0.5rem', paddingLeft: '1.1rem', margin: 0 }}>
+              {items.map((r, i) => (
+                <li key={`${r.kind}-${r.subject}-${i}`}>
+                  <strong>{r.kind.replace(/_/g, ' ')}</strong> · {r.subject}
+                  {r.estimated_monthly_saving_micros > 0 && <Badge tone="ok">saves ~{formatMicros(r.estimated_monthly_saving_micros, { compact: true })}/month</Badge>}
+                  <div className="muted">{r.detail}</div>
+                </li>
+              ))}
+            </ul>
+          )}
+        </QueryView>
+      </section>
+    </div>
   );
 }
 
@@ -111,20 +231,20 @@ export default function Usage() {
   const params = route.params;
   const state = useMemo(() => readState(params, tz), [params, tz]);
   const names = useNames();
-  const [cursors, setCursors] = useState<string[]>([]);
+  const [pageIndex, setPageIndex] = useState(0);
   const [sorting, setSorting] = useState<SortingState>([{ id: 'cost_micros', desc: true }]);
-  const [serverSort, setServerSort] = useState(true);
   const [search, setSearch] = useState('');
   const [debounced, setDebounced] = useState('');
   const [drill, setDrill] = useState<{ range: TimeRange; filters: UsageFilters; label: string } | null>(null);
   const [exportError, setExportError] = useState<unknown>(null);
+  const orgWide = useCan('usage', 'read', null);
 
   useEffect(() => {
     const t = setTimeout(() => setDebounced(search), 300);
     return () => clearTimeout(t);
   }, [search]);
   const rangeKey = `${state.range.from.getTime()}-${state.preset === 'custom' ? state.range.to.getTime() : 'now'}`;
-  useEffect(() => setCursors([]), [rangeKey, params, debounced, sorting]);
+  useEffect(() => setPageIndex(0), [rangeKey, params, debounced, sorting]);
 
   const update = useCallback(
     (patch: Record<string, string | undefined>) => {
@@ -137,41 +257,22 @@ export default function Usage() {
     },
     [params],
   );
+  /** The range asked for now: a preset ends at this moment. */
+  const liveRange = () => (state.preset === 'custom' ? state.range : { ...state.range, to: new Date() });
 
   const bucket = bucketFor(state.range);
   const series = useQuery({
     queryKey: ['usage', 'timeseries', rangeKey, state.groupBy, state.filters, bucket],
-    queryFn: async ({ signal }) => {
-      const range = state.preset === 'custom' ? state.range : { ...state.range, to: new Date() };
-      return toUsagePage(await api.get<unknown>(`/api/v1/usage/timeseries?${breakdownQuery({ range, groupBy: state.groupBy, bucket, filters: state.filters })}`, signal)).rows;
-    },
+    queryFn: async ({ signal }) =>
+      (await api.get<Page<UsageRow>>(`/api/v1/usage/timeseries?${breakdownQuery({ range: liveRange(), groupBy: state.groupBy, bucket, filters: state.filters, pageSize: 10_000 })}`, signal)).items,
     refetchInterval: state.preset === 'custom' ? false : POLL,
     placeholderData: keepPreviousData,
   });
 
-  const sort = sorting[0] ? { field: sorting[0].id, dir: sorting[0].desc ? ('desc' as const) : ('asc' as const) } : null;
-  const tableParams = {
-    range: state.range,
-    groupBy: state.groupBy.length ? state.groupBy : (['model'] as Dimension[]),
-    filters: state.filters,
-    pageSize: PAGE_SIZE,
-    cursor: cursors[cursors.length - 1],
-    sort: serverSort ? sort : null,
-    search: serverSort ? debounced : undefined,
-  };
+  const groupBy = state.groupBy.length ? state.groupBy : (['model'] as Dimension[]);
   const table = useQuery({
-    queryKey: ['usage', 'breakdown', rangeKey, tableParams.groupBy, state.filters, tableParams.cursor, tableParams.sort, tableParams.search],
-    queryFn: async ({ signal }) => {
-      const range = state.preset === 'custom' ? state.range : { ...state.range, to: new Date() };
-      try {
-        return toUsagePage(await api.get<unknown>(`/api/v1/usage/breakdown?${breakdownQuery({ ...tableParams, range })}`, signal));
-      } catch (e) {
-        // A gateway without server-side sort/search refuses the parameter: fall back to sorting
-        // and searching the current page in the browser.
-        if (e instanceof ApiError && e.status === 400 && (e.field === 'sort' || e.field === 'q')) setServerSort(false);
-        throw e;
-      }
-    },
+    queryKey: ['usage', 'breakdown', rangeKey, groupBy, state.filters],
+    queryFn: ({ signal }) => api.get<Page<UsageRow>>(`/api/v1/usage/breakdown?${breakdownQuery({ range: liveRange(), groupBy, filters: state.filters, pageSize: GROUPS })}`, signal),
     refetchInterval: state.preset === 'custom' ? false : POLL * 2,
     placeholderData: keepPreviousData,
   });
@@ -192,15 +293,15 @@ export default function Usage() {
     setDrill({ range: { from, to }, filters, label: `${s ? label(s.group) : 'All'} · ${formatTime(from, tz, 'short')}` });
   };
 
-  let rows = table.data?.rows ?? [];
-  if (!serverSort && debounced) {
-    const needle = debounced.toLowerCase();
-    rows = rows.filter((r) => tableParams.groupBy.some((d) => names(d, r.group[d] ?? '').toLowerCase().includes(needle)));
-  }
+  const needle = debounced.trim().toLowerCase();
+  const matching = (table.data?.items ?? []).filter((r) => !needle || groupBy.some((d) => names(d, r.group[d] ?? '').toLowerCase().includes(needle)));
+  const sorted = sortRows(matching, sorting[0] ? { id: sorting[0].id, desc: sorting[0].desc } : null, (d, r) => names(d, r.group[d] ?? ''));
+  const pages = Math.max(1, Math.ceil(sorted.length / PAGE_SIZE));
+  const rows = sorted.slice(pageIndex * PAGE_SIZE, (pageIndex + 1) * PAGE_SIZE);
 
   const columns = useMemo<ColumnDef<UsageRow, unknown>[]>(
     () => [
-      ...tableParams.groupBy.map<ColumnDef<UsageRow, unknown>>((d) => ({
+      ...groupBy.map<ColumnDef<UsageRow, unknown>>((d) => ({
         id: `group.${d}`,
         header: DIMENSION_LABELS[d],
         accessorFn: (r) => names(d, r.group[d] ?? ''),
@@ -231,13 +332,34 @@ export default function Usage() {
         ),
       },
     ],
-    [tableParams.groupBy.join(','), names, update],
+    [groupBy.join(','), names, update],
   );
 
-  const exportCsv = async () => {
+  /** The table as CSV (every matching group, in the table's order), built in the browser. */
+  const exportCsv = () => {
     setExportError(null);
     try {
-      await download(usageExportPath({ ...tableParams, range: state.preset === 'custom' ? state.range : { ...state.range, to: new Date() } }), `keyward-usage-${new Date().toISOString().slice(0, 10)}.csv`);
+      const header = [...groupBy.map((d) => DIMENSION_LABELS[d]), ...groupBy.map((d) => `${d}_id`), 'requests', 'errors', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'cost_micros', 'unpriced'];
+      const body = sorted.map((r) => [
+        ...groupBy.map((d) => names(d, r.group[d] ?? '')),
+        ...groupBy.map((d) => r.group[d] ?? ''),
+        r.requests,
+        r.errors,
+        r.input_tokens,
+        r.output_tokens,
+        r.cached_input_tokens,
+        (r.cost_micros / 1_000_000).toFixed(6),
+        r.cost_micros,
+        r.unpriced,
+      ]);
+      const url = URL.createObjectURL(new Blob([toCsv(header, body)], { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `keyward-usage-${toApiTime(state.range.from).slice(0, 10)}-by-${groupBy.join('-')}.csv`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (e) {
       setExportError(e);
     }
@@ -249,7 +371,10 @@ export default function Usage() {
   return (
     <>
       <PageHead title="Usage and cost" sub={`Times in ${tz} (change in Settings). Buckets are ${bucket}s.`}>
-        <button type="button" onClick={() => void exportCsv()}>
+        <button type="button" onClick={() => setDrill({ range: liveRange(), filters: state.filters, label: 'whole range' })}>
+          Show requests
+        </button>
+        <button type="button" onClick={exportCsv} disabled={!table.data}>
           Export CSV
         </button>
       </PageHead>
@@ -365,36 +490,31 @@ export default function Usage() {
           </label>
           <input id="u-search" type="search" placeholder="Search…" value={search} onChange={(e) => setSearch(e.target.value)} />
         </div>
-        {!serverSort && <p className="notice warn">This gateway does not sort or search on the server yet; sorting and search apply to the current page.</p>}
+        {table.data?.next_cursor && <p className="notice warn">Showing the first {GROUPS.toLocaleString('en-US')} groups; narrow the range or the filters to see the rest.</p>}
         {table.isPending ? (
           <Loading label="Loading the breakdown…" />
         ) : table.error ? (
           <ErrorState error={table.error} what="the usage breakdown" onRetry={() => void table.refetch()} />
         ) : rows.length === 0 ? (
-          <Empty title={debounced ? 'Nothing matches the search' : 'No usage in this range'} />
+          <Empty title={needle ? 'Nothing matches the search' : 'No usage in this range'} />
         ) : (
           <>
-            <DataTable
-              data={rows}
-              columns={columns}
-              caption="Usage breakdown"
-              manualSorting={serverSort}
-              sorting={sorting}
-              onSortingChange={setSorting}
-              getRowId={(r, i) => `${groupKey(r.group, tableParams.groupBy)}#${i}`}
-            />
+            <DataTable data={rows} columns={columns} caption="Usage breakdown" manualSorting sorting={sorting} onSortingChange={setSorting} getRowId={(r, i) => `${groupKey(r.group, groupBy)}#${i}`} />
             <div className="pager">
-              <span className="muted">Page {cursors.length + 1}</span>
-              <button type="button" className="small" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
+              <span className="muted">
+                Page {pageIndex + 1} of {pages} · {sorted.length.toLocaleString('en-US')} groups
+              </span>
+              <button type="button" className="small" disabled={pageIndex === 0} onClick={() => setPageIndex((p) => p - 1)}>
                 Previous
               </button>
-              <button type="button" className="small" disabled={!table.data?.next_cursor} onClick={() => table.data?.next_cursor && setCursors((c) => [...c, table.data.next_cursor as string])}>
+              <button type="button" className="small" disabled={pageIndex + 1 >= pages} onClick={() => setPageIndex((p) => p + 1)}>
                 Next
               </button>
             </div>
           </>
         )}
       </section>
+      {orgWide && <CostReports />}
     </>
   );
 }

@@ -65,7 +65,7 @@ async fn pool(port: u16) -> PgPool {
 /// migrations with its schema first on the search_path.
 async fn migrate(pool: &PgPool) {
     let mut conn = pool.acquire().await.unwrap();
-    for role in ["keyward_usage", "keyward_cost"] {
+    for role in ["keyward_usage", "keyward_cost", "keyward_alert"] {
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
                 .bind(role)
