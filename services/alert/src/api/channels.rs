@@ -129,7 +129,11 @@ impl Api {
         }
         let mut ch = old.clone();
         ch.name = name(&p.name)?;
-        ch.settings = channel_spec::settings(old.kind, &settings_of(&p.settings_json)?)?;
+        // Settings left out of an update stay as they are (an e-mail channel keeps its
+        // recipients); given, they are validated and replace the old ones.
+        if !p.settings_json.trim().is_empty() {
+            ch.settings = channel_spec::settings(old.kind, &settings_of(&p.settings_json)?)?;
+        }
         ch.enabled = p.enabled.unwrap_or(old.enabled);
         ch.updated_at = Utc::now();
         let mut generated = None;

@@ -506,3 +506,41 @@ async fn periodic_rules_can_read_usage() {
     .await;
     assert!(calls.is_ok(), "{:?}", calls.err());
 }
+
+#[tokio::test]
+async fn updating_a_channel_without_settings_keeps_them() {
+    let gw = start(false).await;
+    let o = gw.bootstrap("Mail Co", "owner@mail.test").await;
+    let settings = json!({"host": "smtp.mail.test", "port": 2525, "from": "alerts@mail.test",
+                          "to": ["oncall@mail.test"]});
+    let created = call(
+        &gw,
+        &o,
+        "POST",
+        "/api/v1/alerts/channels",
+        Some(json!({"name": "mail", "kind": "email", "settings": settings})),
+    )
+    .await;
+    let id = created["channel"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/alerts/channels/{id}");
+    let renamed = call(&gw, &o, "PUT", &path, Some(json!({"name": "mail 2"}))).await;
+    assert_eq!(renamed["channel"]["name"], "mail 2");
+    let got = call(&gw, &o, "GET", &path, None).await;
+    assert_eq!(got["settings"]["to"][0], "oncall@mail.test", "{got}");
+    assert_eq!(got["settings"]["host"], "smtp.mail.test", "{got}");
+    // Given settings replace the old ones, validated.
+    let r = gw
+        .req(
+            "PUT",
+            &path,
+            Some(&o.access),
+            Some(json!({"name": "mail 3", "settings": {"host": ""}})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let got = call(&gw, &o, "GET", &path, None).await;
+    assert_eq!(
+        got["name"], "mail 2",
+        "a refused update changed nothing: {got}"
+    );
+}
