@@ -30,16 +30,22 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Event `i` of a synthetic org shaped like the product: 800 virtual keys, each with one scope,
+/// so its team (of 20), project (of 50) and user (of 500) follow from the key; the model (4, over
+/// 3 providers) is drawn per event; the provider key follows from the provider (2 per provider,
+/// picked by the virtual key). At most 3,200 rollup groups per org and hour.
 fn event(i: usize, org: Uuid, ts: chrono::DateTime<Utc>) -> UsageEvent {
-    const MODELS: [(&str, &str); 4] = [
-        ("openai", "gpt-4o-mini"),
-        ("openai", "gpt-4.1"),
-        ("anthropic", "claude-sonnet-4-5"),
-        ("gemini", "gemini-2.5-flash"),
+    const MODELS: [(&str, &str, usize); 4] = [
+        ("openai", "gpt-4o-mini", 0),
+        ("openai", "gpt-4.1", 0),
+        ("anthropic", "claude-sonnet-4-5", 1),
+        ("gemini", "gemini-2.5-flash", 2),
     ];
-    let (provider, model) = MODELS[i % 4];
-    let id =
-        |salt: usize, n: usize| Uuid::from_u128((salt as u128) << 64 | (i % n) as u128).to_string();
+    let vk = i % 800;
+    // A cheap deterministic scramble so the model is not a function of the key.
+    let draw = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61;
+    let (provider, model, p) = MODELS[draw as usize % 4];
+    let id = |salt: usize, n: usize| Uuid::from_u128((salt as u128) << 64 | n as u128).to_string();
     UsageEvent {
         event_id: Uuid::now_v7().to_string(),
         ts: Some(prost_types::Timestamp {
@@ -47,11 +53,11 @@ fn event(i: usize, org: Uuid, ts: chrono::DateTime<Utc>) -> UsageEvent {
             nanos: i32::try_from(ts.timestamp_subsec_nanos()).unwrap(),
         }),
         org_id: org.to_string(),
-        team_id: Some(id(1, 20)),
-        project_id: Some(id(2, 50)),
-        user_id: Some(id(3, 500)),
-        virtual_key_id: Some(id(4, 800)),
-        provider_key_id: Some(id(5, 8)),
+        team_id: Some(id(1, vk % 20)),
+        project_id: Some(id(2, vk % 50)),
+        user_id: Some(id(3, vk % 500)),
+        virtual_key_id: Some(id(4, vk)),
+        provider_key_id: Some(id(5, p * 2 + vk % 2)),
         provider: provider.into(),
         model: model.into(),
         input_tokens: 500 + (i as u64 * 37) % 3000,
@@ -275,12 +281,18 @@ async fn breakdown(big: usize) {
         };
         // Exactly what ingest upserts, computed in one pass.
         let sql = format!(
-            "INSERT INTO usage.{table} SELECT date_trunc('{unit}', ts, 'UTC'), org_id, team_id, \
+            "INSERT INTO usage.{table} (bucket, org_id, team_id, project_id, user_id, \
+             virtual_key_id, provider_key_id, provider, model, requests, errors, unpriced, \
+             input_tokens, output_tokens, cached_input_tokens, cache_write_5m_tokens, \
+             cache_write_1h_tokens, reasoning_tokens, latency_ms_sum, cost_micros, dims_key) \
+             SELECT date_trunc('{unit}', ts, 'UTC'), org_id, team_id, \
              project_id, user_id, virtual_key_id, provider_key_id, provider, model, count(*), \
              count(*) FILTER (WHERE status <> 'ok'), count(*) FILTER (WHERE NOT priced), \
              sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), \
              sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens), \
-             sum(latency_ms), sum(cost_micros) FROM usage.events GROUP BY 1,2,3,4,5,6,7,8,9"
+             sum(latency_ms), sum(cost_micros), usage.dims_key(team_id, project_id, user_id, \
+             virtual_key_id, provider_key_id, provider, model) \
+             FROM usage.events GROUP BY 1,2,3,4,5,6,7,8,9"
         );
         sqlx::query(&sql).execute(&pool).await.unwrap();
     }

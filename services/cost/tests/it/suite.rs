@@ -261,6 +261,70 @@ pub async fn run(usage_pool: PgPool, analytics: Analytics) {
         .count();
     assert_eq!(errors, u64::try_from(want_errors).unwrap());
 
+    // Re-bucketing through the bucket list: months over a range spanning several months (and
+    // not day-aligned, so the hourly rollup), days from the hourly rollup.
+    let from = f.base - Duration::days(62) + Duration::hours(5);
+    let months = analytics
+        .breakdown(&pb::BreakdownRequest {
+            filter: filter(f.org),
+            range: range(from, end),
+            group_by: vec!["model".into()],
+            bucket: pb::Bucket::Month as i32,
+            page: None,
+        })
+        .await
+        .unwrap();
+    let want = expect(
+        &f,
+        |e| ts_of(e) < end,
+        |e| {
+            let t = ts_of(e);
+            (t.year(), t.month(), e.model.clone())
+        },
+    );
+    assert_eq!(
+        got(&months.rows, |r| (
+            bucket_of(r).year(),
+            bucket_of(r).month(),
+            model(r)
+        )),
+        want
+    );
+    assert!(
+        months
+            .rows
+            .iter()
+            .all(|r| bucket_of(r).day() == 1 && bucket_of(r).num_seconds_from_midnight() == 0)
+    );
+    let (from, to) = (f.base + Duration::hours(5), end - Duration::hours(3));
+    let days = analytics
+        .breakdown(&pb::BreakdownRequest {
+            filter: filter(f.org),
+            range: range(from, to),
+            group_by: vec!["provider".into()],
+            bucket: pb::Bucket::Day as i32,
+            page: None,
+        })
+        .await
+        .unwrap();
+    let want = expect(
+        &f,
+        |e| ts_of(e) >= from && ts_of(e).with_minute(0).unwrap() < to,
+        |e| (ts_of(e).date_naive(), e.provider.clone()),
+    );
+    assert_eq!(
+        got(&days.rows, |r| (
+            bucket_of(r).date_naive(),
+            r.group["provider"].clone()
+        )),
+        want
+    );
+    assert!(
+        days.rows
+            .iter()
+            .all(|r| bucket_of(r).num_seconds_from_midnight() == 0)
+    );
+
     // Pages: two rows at a time, then the rest.
     let page = |cursor: String| pb::BreakdownRequest {
         filter: filter(f.org),
