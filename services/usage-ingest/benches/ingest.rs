@@ -143,6 +143,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() {
     let n = env("KW_BENCH_EVENTS", 200_000);
     let big = env("KW_BENCH_BREAKDOWN_EVENTS", 10_000_000);
+    // Re-time the breakdowns on a database an earlier run generated (kept ~30 min by testkit).
+    if let Ok(db) = std::env::var("KW_BENCH_BREAKDOWN_DB") {
+        let pool = PgPool::connect(&format!("postgres://keyward_cost@127.0.0.1:5432/{db}"))
+            .await
+            .unwrap();
+        time_breakdowns(&Analytics::new(pool), big).await;
+        return;
+    }
     let migrations = [
         (ServiceName::UsageIngest, &keyward_usage_ingest::MIGRATOR),
         (ServiceName::Cost, &keyward_cost::MIGRATOR),
@@ -356,9 +364,15 @@ async fn breakdown(big: usize) {
         generated.as_secs_f64()
     );
 
-    let analytics = Analytics::new(tp.db.pool(ServiceName::Cost).await);
+    time_breakdowns(&Analytics::new(tp.db.pool(ServiceName::Cost).await), big).await;
+}
+
+/// 40 runs of each 30-day breakdown of one org through the cost service's query code.
+async fn time_breakdowns(analytics: &Analytics, big: usize) {
+    let end = Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc();
+    let start = end - Days::days(30);
     let org: Uuid = sqlx::query_scalar("SELECT org_id FROM usage.rollup_daily LIMIT 1")
-        .fetch_one(&pool)
+        .fetch_one(analytics.pool())
         .await
         .unwrap();
     let ts = |t: chrono::DateTime<Utc>| prost_types::Timestamp {
