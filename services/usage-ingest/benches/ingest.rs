@@ -2,7 +2,9 @@
 //! local PostgreSQL and RabbitMQ. Prints Markdown rows for bench/RESULTS.md.
 //!
 //! KW_BENCH_EVENTS (default 200,000) events per throughput run; KW_BENCH_BREAKDOWN_EVENTS
-//! (default 10,000,000) events generated with SQL for the breakdown latency run.
+//! (default 10,000,000) events generated with SQL for the breakdown latency run;
+//! KW_BENCH_BREAKDOWN_DB=<database> only re-times the breakdowns on a database an earlier run
+//! generated (testkit drops `kwt_*` databases after 30 minutes: rename it to keep it).
 
 #![expect(
     clippy::unwrap_used,
@@ -134,6 +136,15 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// Events per second through the DB path alone, in batches of 2,000.
+async fn in_batches(ingestor: &keyward_usage_ingest::Ingestor, events: &[UsageEvent]) -> f64 {
+    let t = Instant::now();
+    for chunk in events.chunks(2_000) {
+        ingestor.ingest_call(chunk).await.unwrap();
+    }
+    rate(events.len(), t.elapsed())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -177,11 +188,7 @@ async fn main() {
     }
     let one_by_one = rate(single.len(), t.elapsed());
     let batched: Vec<_> = (0..n).map(|i| event(i, org, now)).collect();
-    let t = Instant::now();
-    for chunk in batched.chunks(2_000) {
-        ingestor.ingest_call(chunk).await.unwrap();
-    }
-    let db_batched = rate(n, t.elapsed());
+    let db_batched = in_batches(&ingestor, &batched).await;
     println!(
         "| DB path only, 1 event per transaction (baseline) | {one_by_one:.0} events/s | 1.0x |"
     );
@@ -198,11 +205,7 @@ async fn main() {
     println!("| (hourly rollup rows for those {n} events: {groups}) | | |");
     let org = Uuid::now_v7();
     let independent: Vec<_> = (0..n).map(|i| event_independent(i, org, now)).collect();
-    let t = Instant::now();
-    for chunk in independent.chunks(2_000) {
-        ingestor.ingest_call(chunk).await.unwrap();
-    }
-    let db_independent = rate(n, t.elapsed());
+    let db_independent = in_batches(&ingestor, &independent).await;
     println!(
         "| DB path only, COPY batches of 2,000, dimensions drawn independently (previous data) | {db_independent:.0} events/s | {:.1}x |",
         db_independent / one_by_one
