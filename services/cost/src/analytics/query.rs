@@ -1,7 +1,7 @@
 //! Breakdown queries over the usage rollups, built with `QueryBuilder` from whitelisted column
 //! names and bound values only.
 
-use chrono::{DateTime, Datelike, Months, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Timelike, Utc};
 use keyward_proto::v1 as pb;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -231,30 +231,18 @@ impl Grouping {
     /// Starts of the coarser buckets (UTC days or months) this grouping re-buckets rollup rows
     /// into, with the end of the last, when there are at most [`MAX_SPANS`]; `None` otherwise.
     fn spans(&self) -> Option<Vec<DateTime<Utc>>> {
-        let unit = match (self.bucket, self.table()) {
-            (Bucket::Month, _) => Months::new(1),
-            (Bucket::Day, "usage.rollup_hourly") => return self.day_spans(),
-            _ => return None,
-        };
         let from = self.range.from.date_naive();
-        let mut start = from.with_day(1)?;
-        let mut out = vec![start.and_time(NaiveTime::MIN).and_utc()];
-        while start.and_time(NaiveTime::MIN).and_utc() < self.range.to {
-            start = start.checked_add_months(unit)?;
-            out.push(start.and_time(NaiveTime::MIN).and_utc());
-            if out.len() > MAX_SPANS + 1 {
-                return None;
-            }
-        }
-        Some(out)
-    }
-
-    fn day_spans(&self) -> Option<Vec<DateTime<Utc>>> {
-        let mut day = self.range.from.date_naive();
-        let mut out = vec![day.and_time(NaiveTime::MIN).and_utc()];
-        while day.and_time(NaiveTime::MIN).and_utc() < self.range.to {
-            day = day.succ_opt()?;
-            out.push(day.and_time(NaiveTime::MIN).and_utc());
+        let (mut start, next): (NaiveDate, fn(NaiveDate) -> Option<NaiveDate>) =
+            match (self.bucket, self.table()) {
+                (Bucket::Month, _) => (from.with_day(1)?, |d| d.checked_add_months(Months::new(1))),
+                (Bucket::Day, "usage.rollup_hourly") => (from, |d| d.succ_opt()),
+                _ => return None,
+            };
+        let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+        let mut out = vec![midnight(start)];
+        while midnight(start) < self.range.to {
+            start = next(start)?;
+            out.push(midnight(start));
             if out.len() > MAX_SPANS + 1 {
                 return None;
             }
