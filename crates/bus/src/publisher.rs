@@ -58,7 +58,10 @@ pub struct PublisherOptions {
 impl Default for PublisherOptions {
     fn default() -> Self {
         Self {
-            batch_max: 512,
+            // Each window waits for one round of broker confirms (a quorum-queue commit), so
+            // under load the window size sets the rate: 512 capped a publisher at ~15k
+            // messages/s (bench/RESULTS.md, "Usage ingest"). Light load sends smaller windows.
+            batch_max: 4_096,
             confirm_timeout: Duration::from_secs(5),
             queue_len: 65_536,
         }

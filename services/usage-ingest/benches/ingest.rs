@@ -2,7 +2,9 @@
 //! local PostgreSQL and RabbitMQ. Prints Markdown rows for bench/RESULTS.md.
 //!
 //! KW_BENCH_EVENTS (default 200,000) events per throughput run; KW_BENCH_BREAKDOWN_EVENTS
-//! (default 10,000,000) events generated with SQL for the breakdown latency run.
+//! (default 10,000,000) events generated with SQL for the breakdown latency run;
+//! KW_BENCH_BREAKDOWN_DB=<database> only re-times the breakdowns on a database an earlier run
+//! generated (testkit drops `kwt_*` databases after 30 minutes: rename it to keep it).
 
 #![expect(
     clippy::unwrap_used,
@@ -30,16 +32,22 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Event `i` of a synthetic org shaped like the product: 800 virtual keys, each with one scope,
+/// so its team (of 20), project (of 50) and user (of 500) follow from the key; the model (4, over
+/// 3 providers) is drawn per event; the provider key follows from the provider (2 per provider,
+/// picked by the virtual key). At most 3,200 rollup groups per org and hour.
 fn event(i: usize, org: Uuid, ts: chrono::DateTime<Utc>) -> UsageEvent {
-    const MODELS: [(&str, &str); 4] = [
-        ("openai", "gpt-4o-mini"),
-        ("openai", "gpt-4.1"),
-        ("anthropic", "claude-sonnet-4-5"),
-        ("gemini", "gemini-2.5-flash"),
+    const MODELS: [(&str, &str, usize); 4] = [
+        ("openai", "gpt-4o-mini", 0),
+        ("openai", "gpt-4.1", 0),
+        ("anthropic", "claude-sonnet-4-5", 1),
+        ("gemini", "gemini-2.5-flash", 2),
     ];
-    let (provider, model) = MODELS[i % 4];
-    let id =
-        |salt: usize, n: usize| Uuid::from_u128((salt as u128) << 64 | (i % n) as u128).to_string();
+    let vk = i % 800;
+    // A cheap deterministic scramble so the model is not a function of the key.
+    let draw = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61;
+    let (provider, model, p) = MODELS[draw as usize % 4];
+    let id = |salt: usize, n: usize| Uuid::from_u128((salt as u128) << 64 | n as u128).to_string();
     UsageEvent {
         event_id: Uuid::now_v7().to_string(),
         ts: Some(prost_types::Timestamp {
@@ -47,11 +55,11 @@ fn event(i: usize, org: Uuid, ts: chrono::DateTime<Utc>) -> UsageEvent {
             nanos: i32::try_from(ts.timestamp_subsec_nanos()).unwrap(),
         }),
         org_id: org.to_string(),
-        team_id: Some(id(1, 20)),
-        project_id: Some(id(2, 50)),
-        user_id: Some(id(3, 500)),
-        virtual_key_id: Some(id(4, 800)),
-        provider_key_id: Some(id(5, 8)),
+        team_id: Some(id(1, vk % 20)),
+        project_id: Some(id(2, vk % 50)),
+        user_id: Some(id(3, vk % 500)),
+        virtual_key_id: Some(id(4, vk)),
+        provider_key_id: Some(id(5, p * 2 + vk % 2)),
         provider: provider.into(),
         model: model.into(),
         input_tokens: 500 + (i as u64 * 37) % 3000,
@@ -63,6 +71,21 @@ fn event(i: usize, org: Uuid, ts: chrono::DateTime<Utc>) -> UsageEvent {
         request_id: format!("req-{i}"),
         endpoint: "chat".into(),
         ..UsageEvent::default()
+    }
+}
+
+/// The previous bench data, for comparison: every dimension drawn independently of the virtual
+/// key (20 teams, 50 projects, 500 users, 800 keys, 8 provider keys), 4,000 groups per hour.
+fn event_independent(i: usize, org: Uuid, ts: chrono::DateTime<Utc>) -> UsageEvent {
+    let id =
+        |salt: usize, n: usize| Uuid::from_u128((salt as u128) << 64 | (i % n) as u128).to_string();
+    UsageEvent {
+        team_id: Some(id(1, 20)),
+        project_id: Some(id(2, 50)),
+        user_id: Some(id(3, 500)),
+        virtual_key_id: Some(id(4, 800)),
+        provider_key_id: Some(id(5, 8)),
+        ..event(i, org, ts)
     }
 }
 
@@ -113,6 +136,15 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// Events per second through the DB path alone, in batches of 2,000.
+async fn in_batches(ingestor: &keyward_usage_ingest::Ingestor, events: &[UsageEvent]) -> f64 {
+    let t = Instant::now();
+    for chunk in events.chunks(2_000) {
+        ingestor.ingest_call(chunk).await.unwrap();
+    }
+    rate(events.len(), t.elapsed())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -122,6 +154,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() {
     let n = env("KW_BENCH_EVENTS", 200_000);
     let big = env("KW_BENCH_BREAKDOWN_EVENTS", 10_000_000);
+    // Re-time the breakdowns on a database an earlier run generated (kept ~30 min by testkit).
+    if let Ok(db) = std::env::var("KW_BENCH_BREAKDOWN_DB") {
+        let pool = PgPool::connect(&format!("postgres://keyward_cost@127.0.0.1:5432/{db}"))
+            .await
+            .unwrap();
+        time_breakdowns(&Analytics::new(pool), big).await;
+        return;
+    }
     let migrations = [
         (ServiceName::UsageIngest, &keyward_usage_ingest::MIGRATOR),
         (ServiceName::Cost, &keyward_cost::MIGRATOR),
@@ -148,17 +188,27 @@ async fn main() {
     }
     let one_by_one = rate(single.len(), t.elapsed());
     let batched: Vec<_> = (0..n).map(|i| event(i, org, now)).collect();
-    let t = Instant::now();
-    for chunk in batched.chunks(2_000) {
-        ingestor.ingest_call(chunk).await.unwrap();
-    }
-    let db_batched = rate(n, t.elapsed());
+    let db_batched = in_batches(&ingestor, &batched).await;
     println!(
         "| DB path only, 1 event per transaction (baseline) | {one_by_one:.0} events/s | 1.0x |"
     );
     println!(
         "| DB path only, COPY batches of 2,000 | {db_batched:.0} events/s | {:.1}x |",
         db_batched / one_by_one
+    );
+    let groups: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM usage.rollup_hourly WHERE org_id = $1")
+            .bind(org)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    println!("| (hourly rollup rows for those {n} events: {groups}) | | |");
+    let org = Uuid::now_v7();
+    let independent: Vec<_> = (0..n).map(|i| event_independent(i, org, now)).collect();
+    let db_independent = in_batches(&ingestor, &independent).await;
+    println!(
+        "| DB path only, COPY batches of 2,000, dimensions drawn independently (previous data) | {db_independent:.0} events/s | {:.1}x |",
+        db_independent / one_by_one
     );
 
     // Publisher → RabbitMQ alone (confirmed), into the queue the service will drain.
@@ -275,12 +325,18 @@ async fn breakdown(big: usize) {
         };
         // Exactly what ingest upserts, computed in one pass.
         let sql = format!(
-            "INSERT INTO usage.{table} SELECT date_trunc('{unit}', ts, 'UTC'), org_id, team_id, \
+            "INSERT INTO usage.{table} (bucket, org_id, team_id, project_id, user_id, \
+             virtual_key_id, provider_key_id, provider, model, requests, errors, unpriced, \
+             input_tokens, output_tokens, cached_input_tokens, cache_write_5m_tokens, \
+             cache_write_1h_tokens, reasoning_tokens, latency_ms_sum, cost_micros, dims_key) \
+             SELECT date_trunc('{unit}', ts, 'UTC'), org_id, team_id, \
              project_id, user_id, virtual_key_id, provider_key_id, provider, model, count(*), \
              count(*) FILTER (WHERE status <> 'ok'), count(*) FILTER (WHERE NOT priced), \
              sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), \
              sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(reasoning_tokens), \
-             sum(latency_ms), sum(cost_micros) FROM usage.events GROUP BY 1,2,3,4,5,6,7,8,9"
+             sum(latency_ms), sum(cost_micros), usage.dims_key(team_id, project_id, user_id, \
+             virtual_key_id, provider_key_id, provider, model) \
+             FROM usage.events GROUP BY 1,2,3,4,5,6,7,8,9"
         );
         sqlx::query(&sql).execute(&pool).await.unwrap();
     }
@@ -311,9 +367,15 @@ async fn breakdown(big: usize) {
         generated.as_secs_f64()
     );
 
-    let analytics = Analytics::new(tp.db.pool(ServiceName::Cost).await);
+    time_breakdowns(&Analytics::new(tp.db.pool(ServiceName::Cost).await), big).await;
+}
+
+/// 40 runs of each 30-day breakdown of one org through the cost service's query code.
+async fn time_breakdowns(analytics: &Analytics, big: usize) {
+    let end = Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc();
+    let start = end - Days::days(30);
     let org: Uuid = sqlx::query_scalar("SELECT org_id FROM usage.rollup_daily LIMIT 1")
-        .fetch_one(&pool)
+        .fetch_one(analytics.pool())
         .await
         .unwrap();
     let ts = |t: chrono::DateTime<Utc>| prost_types::Timestamp {

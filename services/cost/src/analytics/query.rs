@@ -1,7 +1,7 @@
 //! Breakdown queries over the usage rollups, built with `QueryBuilder` from whitelisted column
 //! names and bound values only.
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Timelike, Utc};
 use keyward_proto::v1 as pb;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -228,12 +228,44 @@ impl Grouping {
         }
     }
 
+    /// Starts of the coarser buckets (UTC days or months) this grouping re-buckets rollup rows
+    /// into, with the end of the last, when there are at most [`MAX_SPANS`]; `None` otherwise.
+    fn spans(&self) -> Option<Vec<DateTime<Utc>>> {
+        let from = self.range.from.date_naive();
+        let (mut start, next): (NaiveDate, fn(NaiveDate) -> Option<NaiveDate>) =
+            match (self.bucket, self.table()) {
+                (Bucket::Month, _) => (from.with_day(1)?, |d| d.checked_add_months(Months::new(1))),
+                (Bucket::Day, "usage.rollup_hourly") => (from, |d| d.succ_opt()),
+                _ => return None,
+            };
+        let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+        let mut out = vec![midnight(start)];
+        while midnight(start) < self.range.to {
+            start = next(start)?;
+            out.push(midnight(start));
+            if out.len() > MAX_SPANS + 1 {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
     /// The SQL: `SELECT bucket, dims…, measures… FROM rollup WHERE … GROUP BY … ORDER BY …`.
     /// Rollup rows are included when their bucket starts inside the range.
+    ///
+    /// Re-bucketing (months; days from the hourly rollup) joins the rows to a `VALUES` list of
+    /// the buckets' `[start, end)` instead of calling `date_trunc` per row: same groups, but the
+    /// planner then knows how few there are and aggregates by hash instead of sorting every row
+    /// (bench/RESULTS.md, "Cost").
     pub fn build(&self) -> QueryBuilder<'_, Postgres> {
+        let daily = self.table() == "usage.rollup_daily";
+        let spans = self.spans();
         let bucket = match self.bucket {
             Bucket::None => "NULL::timestamptz",
+            _ if spans.is_some() => "s.b",
+            // A rollup's own bucket needs no re-bucketing: the daily rollup's is the UTC day.
             Bucket::Hour => "bucket",
+            Bucket::Day if daily => "bucket",
             Bucket::Day => "date_trunc('day', bucket, 'UTC')",
             Bucket::Month => "date_trunc('month', bucket, 'UTC')",
         };
@@ -242,10 +274,25 @@ impl Grouping {
         for d in &self.dims {
             q.push(", ").push(d.column()).push("::text");
         }
-        q.push(", ")
-            .push(MEASURES)
-            .push(" FROM ")
-            .push(self.table());
+        q.push(", ").push(MEASURES).push(" FROM ");
+        if let Some(spans) = &spans {
+            q.push("(VALUES ");
+            for (i, w) in spans.windows(2).enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(")
+                    .push_bind(w[0])
+                    .push("::timestamptz, ")
+                    .push_bind(w[1])
+                    .push("::timestamptz)");
+            }
+            q.push(") AS s(b, e) JOIN ")
+                .push(self.table())
+                .push(" ON bucket >= s.b AND bucket < s.e");
+        } else {
+            q.push(self.table());
+        }
         q.push(" WHERE");
         self.filter.push(&mut q);
         q.push(" AND bucket >= ")
@@ -271,3 +318,6 @@ impl Grouping {
         q
     }
 }
+
+/// Most coarser buckets listed in a query's `VALUES`; longer ranges fall back to `date_trunc`.
+const MAX_SPANS: usize = 400;

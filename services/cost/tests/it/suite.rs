@@ -133,6 +133,27 @@ fn got<K: Ord>(
         .collect()
 }
 
+/// A breakdown of the org by one dimension over `[from, to)`, every row on one page.
+async fn by(
+    analytics: &Analytics,
+    org: Uuid,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    dim: &str,
+    bucket: pb::Bucket,
+) -> Vec<pb::BreakdownRow> {
+    analytics
+        .breakdown(&pb::BreakdownRequest {
+            filter: filter(org),
+            range: range(from, to),
+            group_by: vec![dim.into()],
+            bucket: bucket as i32,
+            page: None,
+        })
+        .await
+        .unwrap()
+        .rows
+}
+
 /// Ingests the fixture through `ingest` and checks every query through `analytics`.
 pub async fn run(usage_pool: PgPool, analytics: Analytics) {
     let f = fixture();
@@ -153,48 +174,24 @@ pub async fn run(usage_pool: PgPool, analytics: Analytics) {
     let model = |r: &pb::BreakdownRow| r.group["model"].clone();
 
     // Day buckets by model over whole days: the daily rollup.
-    let day = analytics
-        .breakdown(&pb::BreakdownRequest {
-            filter: filter(f.org),
-            range: range(f.base, end),
-            group_by: vec!["model".into()],
-            bucket: pb::Bucket::Day as i32,
-            page: None,
-        })
-        .await
-        .unwrap();
+    let day = by(&analytics, f.org, (f.base, end), "model", pb::Bucket::Day).await;
     let want = expect(
         &f,
         |e| ts_of(e) < end,
         |e| (ts_of(e).date_naive(), e.model.clone()),
     );
-    assert_eq!(
-        got(&day.rows, |r| (bucket_of(r).date_naive(), model(r))),
-        want
-    );
+    assert_eq!(got(&day, |r| (bucket_of(r).date_naive(), model(r))), want);
 
     // Hour buckets over a range that is not day-aligned: the hourly rollup.
     let (from, to) = (f.base + Duration::hours(5), f.base + Duration::hours(29));
-    let hourly = analytics
-        .breakdown(&pb::BreakdownRequest {
-            filter: filter(f.org),
-            range: range(from, to),
-            group_by: vec!["provider".into()],
-            bucket: pb::Bucket::Hour as i32,
-            page: None,
-        })
-        .await
-        .unwrap();
+    let hourly = by(&analytics, f.org, (from, to), "provider", pb::Bucket::Hour).await;
     let want = expect(
         &f,
         |e| ts_of(e) >= from && ts_of(e) < to,
         |e| (ts_of(e).with_minute(0).unwrap(), e.provider.clone()),
     );
     assert_eq!(
-        got(&hourly.rows, |r| (
-            bucket_of(r),
-            r.group["provider"].clone()
-        )),
+        got(&hourly, |r| (bucket_of(r), r.group["provider"].clone())),
         want
     );
 
@@ -261,6 +258,50 @@ pub async fn run(usage_pool: PgPool, analytics: Analytics) {
         .count();
     assert_eq!(errors, u64::try_from(want_errors).unwrap());
 
+    // Re-bucketing through the bucket list: months over a range spanning several months (and
+    // not day-aligned, so the hourly rollup), days from the hourly rollup.
+    let from = f.base - Duration::days(62) + Duration::hours(5);
+    let months = by(&analytics, f.org, (from, end), "model", pb::Bucket::Month).await;
+    let want = expect(
+        &f,
+        |e| ts_of(e) < end,
+        |e| {
+            let t = ts_of(e);
+            (t.year(), t.month(), e.model.clone())
+        },
+    );
+    assert_eq!(
+        got(&months, |r| (
+            bucket_of(r).year(),
+            bucket_of(r).month(),
+            model(r)
+        )),
+        want
+    );
+    assert!(
+        months
+            .iter()
+            .all(|r| bucket_of(r).day() == 1 && bucket_of(r).num_seconds_from_midnight() == 0)
+    );
+    let (from, to) = (f.base + Duration::hours(5), end - Duration::hours(3));
+    let days = by(&analytics, f.org, (from, to), "provider", pb::Bucket::Day).await;
+    let want = expect(
+        &f,
+        |e| ts_of(e) >= from && ts_of(e).with_minute(0).unwrap() < to,
+        |e| (ts_of(e).date_naive(), e.provider.clone()),
+    );
+    assert_eq!(
+        got(&days, |r| (
+            bucket_of(r).date_naive(),
+            r.group["provider"].clone()
+        )),
+        want
+    );
+    assert!(
+        days.iter()
+            .all(|r| bucket_of(r).num_seconds_from_midnight() == 0)
+    );
+
     // Pages: two rows at a time, then the rest.
     let page = |cursor: String| pb::BreakdownRequest {
         filter: filter(f.org),
@@ -277,7 +318,7 @@ pub async fn run(usage_pool: PgPool, analytics: Analytics) {
     let cursor = p1.page.unwrap().next_cursor;
     assert_eq!(cursor, "2");
     let p2 = analytics.breakdown(&page(cursor)).await.unwrap();
-    assert_eq!(p2.rows[0], day.rows[2]);
+    assert_eq!(p2.rows[0], day[2]);
 
     // Top provider keys by cost.
     let top = analytics

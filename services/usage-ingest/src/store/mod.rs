@@ -69,7 +69,7 @@ const MEASURES: &str = "count(*), count(*) FILTER (WHERE status <> 'ok'), \
     sum(cached_input_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), \
     sum(reasoning_tokens), sum(latency_ms), sum(cost_micros)";
 
-const ROLLUP_COLUMNS: &str = "(bucket, org_id, team_id, project_id, user_id, virtual_key_id, \
+const ROLLUP_COLUMNS: &str = "(bucket, org_id, dims_key, team_id, project_id, user_id, virtual_key_id, \
     provider_key_id, provider, model, requests, errors, unpriced, input_tokens, output_tokens, \
     cached_input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, \
     latency_ms_sum, cost_micros)";
@@ -92,23 +92,26 @@ static INSERT_SQL: LazyLock<String> = LazyLock::new(insert_sql);
 fn insert_sql() -> String {
     let dims =
         "org_id, team_id, project_id, user_id, virtual_key_id, provider_key_id, provider, model";
+    // The dimensions hashed into `dims_key` (migration 0003), the rollups' conflict key.
+    let keyed = "team_id, project_id, user_id, virtual_key_id, provider_key_id, provider, model";
     format!(
         "WITH ins AS ( \
            INSERT INTO usage.events ({cols}, ingested_at) \
            SELECT DISTINCT ON (event_id, ts) {cols}, clock_timestamp() FROM ingest_staging \
            ON CONFLICT (event_id, ts) DO NOTHING \
            RETURNING ts, {dims}, status, priced, input_tokens, output_tokens, cached_input_tokens, \
-             cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, latency_ms, cost_micros \
+             cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, latency_ms, \
+             cost_micros, usage.dims_key({keyed}) AS k \
          ), hourly AS ( \
            INSERT INTO usage.rollup_hourly AS r {rc} \
-           SELECT date_trunc('hour', ts, 'UTC') AS b, {dims}, {m} FROM ins \
-           GROUP BY b, {dims} ORDER BY {dims}, b \
-           ON CONFLICT ON CONSTRAINT rollup_hourly_key DO UPDATE SET {up} \
+           SELECT date_trunc('hour', ts, 'UTC') AS b, org_id, k, {keyed}, {m} FROM ins \
+           GROUP BY org_id, b, k, {keyed} ORDER BY org_id, b, k \
+           ON CONFLICT ON CONSTRAINT rollup_hourly_dims DO UPDATE SET {up} \
          ), daily AS ( \
            INSERT INTO usage.rollup_daily AS r {rc} \
-           SELECT date_trunc('day', ts, 'UTC') AS b, {dims}, {m} FROM ins \
-           GROUP BY b, {dims} ORDER BY {dims}, b \
-           ON CONFLICT ON CONSTRAINT rollup_daily_key DO UPDATE SET {up} \
+           SELECT date_trunc('day', ts, 'UTC') AS b, org_id, k, {keyed}, {m} FROM ins \
+           GROUP BY org_id, b, k, {keyed} ORDER BY org_id, b, k \
+           ON CONFLICT ON CONSTRAINT rollup_daily_dims DO UPDATE SET {up} \
          ), activity AS ( \
            INSERT INTO usage.org_activity (org_id, last_ingest_at) \
            SELECT org_id, clock_timestamp() FROM ins GROUP BY org_id ORDER BY org_id \
