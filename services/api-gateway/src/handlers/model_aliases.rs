@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::Items;
+use super::{Items, NoQuery};
 use crate::audit::Ctx;
-use crate::body::{Json, PathId};
+use crate::body::{Json, PathId, Query};
 use crate::domain::model_aliases;
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -24,14 +24,18 @@ pub struct CreateModelAlias {
     pub target: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/model-aliases", tag = "model-aliases", security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_model_aliases", get, path = "/api/v1/model-aliases", tag = "model-aliases", security(("bearer" = [])),
     responses((status = 200, body = Items<ModelAlias>), (status = 403, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, ctx: Ctx) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    _q: Query<NoQuery>,
+) -> ApiResult<HttpResponse> {
     let items = model_aliases::list(&state, &ctx).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-#[utoipa::path(post, path = "/api/v1/model-aliases", tag = "model-aliases", request_body = CreateModelAlias,
+#[utoipa::path(operation_id = "create_model_alias", post, path = "/api/v1/model-aliases", tag = "model-aliases", request_body = CreateModelAlias,
     security(("bearer" = [])), responses((status = 201, body = ModelAlias), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
@@ -43,7 +47,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(a))
 }
 
-#[utoipa::path(delete, path = "/api/v1/model-aliases/{id}", tag = "model-aliases", params(("id" = uuid::Uuid, Path)),
+#[utoipa::path(operation_id = "delete_model_alias", delete, path = "/api/v1/model-aliases/{id}", tag = "model-aliases", params(("id" = uuid::Uuid, Path)),
     security(("bearer" = [])), responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, ctx: Ctx, id: PathId) -> ApiResult<HttpResponse> {
     model_aliases::delete(&state, &ctx, id.0).await?;
