@@ -7,8 +7,9 @@ use keyward_proto::v1::ModelAliasChanged;
 use keyward_proto::v1::domain_event::Payload;
 use uuid::Uuid;
 
-use super::conflict_on_unique;
+use super::{conflict_on_unique, ensure_org_wide};
 use crate::audit::{self, Ctx, Record};
+use crate::authz::Resource;
 use crate::error::{ApiError, ApiResult};
 use crate::proxy::catalog::Catalog;
 use crate::state::AppState;
@@ -67,6 +68,7 @@ pub async fn create(
     target: &str,
 ) -> ApiResult<ModelAlias> {
     let c = ctx.signed_in()?;
+    ensure_org_wide(c, Resource::Org)?;
     let (alias, target) = (check_alias(alias)?, check_target(target)?);
     if alias == target {
         return Err(ApiError::invalid(
@@ -110,6 +112,7 @@ pub async fn create(
 
 pub async fn delete(state: &AppState, ctx: &Ctx, id: Uuid) -> ApiResult<()> {
     let c = ctx.signed_in()?;
+    ensure_org_wide(c, Resource::Org)?;
     let gone = store::delete(&state.pool, c.org_id.uuid(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("model alias"))?;
