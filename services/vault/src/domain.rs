@@ -654,3 +654,17 @@ pub(crate) fn to_ts(t: DateTime<Utc>) -> prost_types::Timestamp {
         nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_default_to_100_and_stay_within_1_to_1000() {
+        assert_eq!(key_weight(0).ok(), Some(DEFAULT_WEIGHT));
+        assert_eq!(key_weight(1).ok(), Some(1));
+        assert_eq!(key_weight(1000).ok(), Some(1000));
+        assert!(key_weight(1001).is_err());
+        assert!(key_weight(u32::MAX).is_err());
+    }
+}
