@@ -61,6 +61,7 @@ pub fn domain_kind(event: &DomainEvent) -> &'static str {
         Some(Payload::BudgetReset(_)) => "budget.reset",
         Some(Payload::VirtualKeyChanged(_)) => "virtual_key.changed",
         Some(Payload::PolicyChanged(_)) => "policy.changed",
+        Some(Payload::ModelAliasChanged(_)) => "model_alias.changed",
         None => "unknown",
     }
 }

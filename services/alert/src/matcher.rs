@@ -357,9 +357,12 @@ pub fn evaluate(event: &DomainEvent, org: Uuid, rules: &[Rule]) -> (Vec<Signal>,
                 "key revoked",
             )],
         ),
-        Some(Payload::VirtualKeyChanged(_) | Payload::PolicyChanged(_)) | None => {
-            (Vec::new(), Vec::new())
-        }
+        Some(
+            Payload::VirtualKeyChanged(_)
+            | Payload::PolicyChanged(_)
+            | Payload::ModelAliasChanged(_),
+        )
+        | None => (Vec::new(), Vec::new()),
     }
 }
 

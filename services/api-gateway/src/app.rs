@@ -323,7 +323,22 @@ pub fn api() -> Api {
         Perm(R::Org, A::Read),
         crate::live::stream,
     );
+    model_alias_routes(&mut a);
     a
+}
+
+/// The org's model aliases (org settings: read with `org read`, change with `org write`).
+fn model_alias_routes(a: &mut Api) {
+    use crate::handlers::model_aliases as ma;
+    let (read, write) = (Perm(R::Org, A::Read), Perm(R::Org, A::Write));
+    a.route(Method::GET, "/api/v1/model-aliases", read, ma::list)
+        .route(Method::POST, "/api/v1/model-aliases", write, ma::create)
+        .route(
+            Method::DELETE,
+            "/api/v1/model-aliases/{id}",
+            write,
+            ma::delete,
+        );
 }
 
 /// The audit trail (audit service) and a provider key's access log.

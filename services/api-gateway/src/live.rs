@@ -209,7 +209,7 @@ pub fn to_live(key: &str, e: &DomainEvent) -> Option<LiveEvent> {
         Payload::VirtualKeyChanged(v) => {
             json!({"virtual_key_id": v.virtual_key_id, "change": v.change})
         }
-        Payload::PolicyChanged(_) => return None,
+        Payload::PolicyChanged(_) | Payload::ModelAliasChanged(_) => return None,
     };
     data["event_id"] = json!(e.event_id);
     data["occurred_at"] = ts(e.occurred_at.as_ref());

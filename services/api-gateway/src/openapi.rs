@@ -4,8 +4,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::handlers::{
-    account, alerts, audit_trail, budgets, orgs, people, pricing, provider_keys, roles, usage,
-    vkeys,
+    account, alerts, audit_trail, budgets, model_aliases, orgs, people, pricing, provider_keys,
+    roles, usage, vkeys,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ use crate::handlers::{
         alerts::delete_channel, alerts::test_channel,
         alerts::list_alerts, alerts::get_alert, alerts::acknowledge, alerts::resolve, alerts::snooze,
         alerts::list_deliveries, alerts::get_delivery, alerts::retry_delivery,
+        model_aliases::list, model_aliases::create, model_aliases::delete,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth),
@@ -58,6 +59,7 @@ use crate::handlers::{
         (name = "budgets", description = "Spend limits with live state (cost service)"),
         (name = "pricing", description = "The price book and the org's price overrides (cost service)"),
         (name = "alerts", description = "Alert rules, channels, alerts and deliveries (alert service)"),
+        (name = "model-aliases", description = "The org's names for models, usable as `model` in proxy requests"),
     )
 )]
 pub struct ApiDoc;

@@ -193,7 +193,8 @@ impl Vault {
                 masked: secret::masked(&material),
                 fingerprint: secret::fingerprint(&material),
                 priority: b.priority,
-                weight: b.weight,
+                // Bundles from before weights were bounded may hold any positive value.
+                weight: b.weight.clamp(1, 1000),
                 rotation_period_days: b.rotation_period_days,
                 rotated_at: Utc::now(),
                 expires_at: b.expires_at,

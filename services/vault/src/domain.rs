@@ -199,6 +199,7 @@ impl Vault {
             ));
         }
         let kind = kind_name(req.kind)?;
+        let weight = key_weight(req.weight)?;
         let provider = req.provider.trim().to_ascii_lowercase();
         let material = req
             .secret
@@ -242,7 +243,7 @@ impl Vault {
             masked: secret::masked(material),
             fingerprint: secret::fingerprint(material),
             priority: req.priority,
-            weight: i32::try_from(req.weight.max(1)).unwrap_or(i32::MAX),
+            weight,
             rotation_period_days: i32::try_from(if req.rotation_period_days == 0 {
                 self.cfg.rotation_due_days
             } else {
@@ -539,7 +540,7 @@ impl Vault {
     pub async fn resolve(
         &self,
         req: &pb::ResolveKeyRequest,
-    ) -> Result<(KeyRow, SecretMaterial, Vec<String>)> {
+    ) -> Result<(KeyRow, SecretMaterial, Vec<KeyRow>)> {
         let scope = req
             .scope
             .as_ref()
@@ -570,7 +571,7 @@ impl Vault {
                     .await?
                     .into_iter();
                 let (k, v) = rows.next().ok_or(VaultError::NotFound)?;
-                (k, v, rows.map(|(k, _)| k.id.to_string()).collect())
+                (k, v, rows.map(|(k, _)| k).collect())
             }
         };
         let material = self.open(&k, &v)?;
@@ -586,6 +587,22 @@ impl Vault {
         .await?;
         self.counters.record(self, &k);
         Ok((k, material, fallbacks))
+    }
+}
+
+/// Default routing weight of a provider key (`weight` 0 in a request).
+pub const DEFAULT_WEIGHT: i32 = 100;
+/// Largest routing weight.
+pub const MAX_WEIGHT: u32 = 1000;
+
+/// A `Store` request's weight: 0 means the default; otherwise 1 to 1000.
+fn key_weight(w: u32) -> Result<i32> {
+    match w {
+        0 => Ok(DEFAULT_WEIGHT),
+        1..=MAX_WEIGHT => i32::try_from(w).map_err(|_| VaultError::Invalid("weight".into())),
+        _ => Err(VaultError::Invalid(format!(
+            "weight must be 1 to {MAX_WEIGHT}"
+        ))),
     }
 }
 
@@ -635,5 +652,19 @@ pub(crate) fn to_ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_default_to_100_and_stay_within_1_to_1000() {
+        assert_eq!(key_weight(0).ok(), Some(DEFAULT_WEIGHT));
+        assert_eq!(key_weight(1).ok(), Some(1));
+        assert_eq!(key_weight(1000).ok(), Some(1000));
+        assert!(key_weight(1001).is_err());
+        assert!(key_weight(u32::MAX).is_err());
     }
 }

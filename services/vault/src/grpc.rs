@@ -192,7 +192,8 @@ impl VaultService for VaultGrpc {
             resolved: Some(pb::ResolvedKey {
                 key: Some(metadata(&k)),
                 secret: Some(material),
-                fallback_key_ids: fallbacks,
+                fallback_key_ids: fallbacks.iter().map(|f| f.id.to_string()).collect(),
+                fallback_keys: fallbacks.iter().map(metadata).collect(),
             }),
         }))
     }

@@ -118,7 +118,7 @@ pub struct DomainEvent {
     pub org_id: ::prost::alloc::string::String,
     #[prost(
         oneof = "domain_event::Payload",
-        tags = "10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 30, 31"
+        tags = "10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 30, 31, 32"
     )]
     pub payload: ::core::option::Option<domain_event::Payload>,
 }
@@ -151,6 +151,8 @@ pub mod domain_event {
         VirtualKeyChanged(super::VirtualKeyChanged),
         #[prost(message, tag = "31")]
         PolicyChanged(super::PolicyChanged),
+        #[prost(message, tag = "32")]
+        ModelAliasChanged(super::ModelAliasChanged),
     }
 }
 #[allow(clippy::all)]
@@ -274,6 +276,16 @@ pub struct VirtualKeyChanged {
 pub struct PolicyChanged {
     #[prost(string, tag = "1")]
     pub domain: ::prost::alloc::string::String,
+}
+/// An org's model aliases changed (org_id in the envelope): proxies drop their cached aliases.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ModelAliasChanged {
+    #[prost(string, tag = "1")]
+    pub alias: ::prost::alloc::string::String,
+    /// "created" or "deleted".
+    #[prost(string, tag = "2")]
+    pub change: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1096,7 +1108,8 @@ pub struct KeyMetadata {
     pub version: u32,
     #[prost(bool, tag = "20")]
     pub access_flagged: bool,
-    /// Routing among keys of the same scope: higher priority first, then weighted.
+    /// Routing among keys of the same scope: higher priority first, then weighted random by
+    /// weight (1–1000) among keys of equal scope and priority.
     #[prost(int32, tag = "21")]
     pub priority: i32,
     #[prost(uint32, tag = "22")]
@@ -1142,7 +1155,7 @@ pub struct StoreKeyRequest {
     pub validate: bool,
     #[prost(int32, tag = "12")]
     pub priority: i32,
-    /// 0 means 1.
+    /// 1–1000; 0 means the default, 100.
     #[prost(uint32, tag = "13")]
     pub weight: u32,
 }
@@ -1275,6 +1288,10 @@ pub struct ResolvedKey {
     /// Candidates for failover, most specific first, then by priority.
     #[prost(string, repeated, tag = "3")]
     pub fallback_key_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The same candidates' metadata (scope, priority, weight), in the same order, so the caller
+    /// can spread requests by weight among keys of equal scope and priority.
+    #[prost(message, repeated, tag = "4")]
+    pub fallback_keys: ::prost::alloc::vec::Vec<KeyMetadata>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth;
 pub mod members;
+pub mod model_aliases;
 pub mod orgs;
 pub mod roles;
 pub mod vkey_types;

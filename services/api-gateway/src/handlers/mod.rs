@@ -5,6 +5,7 @@ pub mod account;
 pub mod alerts;
 pub mod audit_trail;
 pub mod budgets;
+pub mod model_aliases;
 pub mod orgs;
 pub mod people;
 pub mod pricing;

@@ -126,6 +126,14 @@ pub struct CreateProviderKey {
     /// Check the key against the provider before storing it.
     #[serde(default)]
     pub validate: Option<bool>,
+    /// Routing among keys of the same scope level: higher first (default 0, -1000 to 1000).
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// Share of traffic among keys of the same scope level and priority (1 to 1000, default
+    /// 100): a key of weight 300 next to one of 100 gets about three requests in four.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub weight: Option<u32>,
 }
 
 /// A replacement secret.
@@ -157,6 +165,10 @@ pub struct ProviderKey {
     pub health_message: Option<String>,
     pub base_url: Option<String>,
     pub version: u32,
+    /// Routing: higher priority first among keys of the same scope level.
+    pub priority: i32,
+    /// Routing: share of traffic among keys of the same scope level and priority.
+    pub weight: u32,
     pub created_by: String,
     pub created_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -243,6 +255,8 @@ impl From<pb::KeyMetadata> for ProviderKey {
             health_message: k.health_message,
             base_url: k.base_url,
             version: k.version,
+            priority: k.priority,
+            weight: k.weight,
             created_by: k.created_by,
         }
     }
@@ -392,6 +406,14 @@ pub async fn create(
         crate::domain::vkeys::resolve_scope(&state, c, input.scope.unwrap_or_default()).await?;
     ensure_target(&state, c, Resource::ProviderKeys, scope.team_id)?;
     let base_url = check_base_url(input.base_url)?;
+    let priority = input.priority.unwrap_or(0);
+    if !(-1000..=1000).contains(&priority) {
+        return Err(ApiError::invalid("priority", "must be -1000 to 1000"));
+    }
+    let weight = input.weight.unwrap_or(100);
+    if !(1..=1000).contains(&weight) {
+        return Err(ApiError::invalid("weight", "must be 1 to 1000"));
+    }
     let secret = input.secret.material("secret", input.provider)?;
     let r = state
         .vault
@@ -411,6 +433,8 @@ pub async fn create(
             secret: Some(secret),
             base_url,
             validate: input.validate.unwrap_or(false),
+            priority,
+            weight,
             ..Default::default()
         })
         .await

@@ -1,6 +1,6 @@
 //! Cache invalidation: a private per-instance queue on `keyward.events` (every replica sees every
-//! event) drops virtual keys on `virtual_key.changed` and provider secrets on `key.revoked` /
-//! `key.rotated`, and hands `budget.*` to the budget source (block on exhausted, unblock on
+//! event) drops virtual keys on `virtual_key.changed`, an org's model aliases on
+//! `model_alias.changed` and provider secrets on `key.revoked` / `key.rotated`, and hands `budget.*` to the budget source (block on exhausted, unblock on
 //! reset). On every (re)connection both caches are cleared and budgets reloaded, since events
 //! published while this replica was disconnected are lost to it; the TTLs are the last safety net.
 
@@ -22,8 +22,9 @@ use uuid::Uuid;
 use super::ProxyState;
 
 /// The routing keys the proxy listens to.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
     "virtual_key.changed",
+    "model_alias.changed",
     "key.revoked",
     "key.rotated",
     "budget.exhausted",
@@ -38,6 +39,11 @@ pub fn apply(state: &ProxyState, event: &DomainEvent) {
             if let Ok(id) = v.virtual_key_id.parse::<Uuid>() {
                 state.vkeys.invalidate(id);
                 state.limiter.forget(id);
+            }
+        }
+        Some(Payload::ModelAliasChanged(_)) => {
+            if let Ok(org) = event.org_id.parse::<Uuid>() {
+                state.aliases.invalidate(org);
             }
         }
         Some(Payload::KeyRevoked(k)) => state.secrets.drop_key(&k.key_id),
@@ -95,6 +101,7 @@ pub async fn run(
         };
         state.vkeys.clear();
         state.secrets.clear();
+        state.aliases.clear();
         state.budgets.on_reconnect();
         tracing::debug!("proxy cache invalidation listening");
         loop {

@@ -20,6 +20,7 @@ use super::budget::{self, BudgetScope};
 use super::catalog::Route;
 use super::meter::{End, Meter};
 use super::reply::{self, COST, REQUEST_ID, reject, too_many, upstream_error};
+use super::routing;
 use super::secrets::{ResolveError, ResolvedKey};
 use super::vkeys::{Refusal, VkeyRecord};
 
@@ -42,21 +43,47 @@ pub async fn messages(req: HttpRequest, body: Bytes, st: web::Data<ProxyState>) 
     handle(ClientApi::AnthropicMessages, &req, &body, st.into_inner()).await
 }
 
-/// `GET /v1/models`: the catalog models this key may use, in OpenAI's list shape.
+/// `GET /v1/models`: the org's model aliases and the catalog models this key may use, in
+/// OpenAI's list shape.
 pub async fn models(req: HttpRequest, st: web::Data<ProxyState>) -> HttpResponse {
     let request_id = request_id(&req);
     let vk = match authenticate(&st, &req).await {
         Ok(vk) => vk,
         Err((kind, msg)) => return reject(ApiShape::OpenAi, kind, msg, None, &request_id),
     };
-    let data: Vec<Value> = st
+    let aliases = match st.aliases.get(vk.org_id).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "model aliases could not be loaded");
+            let msg = "the gateway cannot read model aliases right now; retry shortly";
+            return reject(
+                ApiShape::OpenAi,
+                ErrorKind::Overloaded,
+                msg,
+                None,
+                &request_id,
+            );
+        }
+    };
+    let mut named: Vec<(&String, Route)> = aliases
+        .iter()
+        .filter_map(|(alias, target)| st.catalog.route(target).map(|r| (alias, r)))
+        .filter(|(alias, route)| allowed(&vk, alias, route).is_ok())
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    let alias_entries = named.into_iter().map(|(alias, r)| {
+        json!({"id": alias, "object": "model", "created": 0, "owned_by": r.provider.as_str(),
+               "keyward_alias_of": format!("{}/{}", r.provider.as_str(), r.model)})
+    });
+    let data: Vec<Value> = alias_entries
+        .chain(st
         .catalog
         .models()
         .filter(|(m, p)| {
             (vk.providers.is_empty() || vk.providers.iter().any(|x| x == p.as_str()))
                 && (vk.models.is_empty() || vk.models.iter().any(|x| x == m))
         })
-        .map(|(m, p)| json!({"id": m, "object": "model", "created": 0, "owned_by": p.as_str()}))
+        .map(|(m, p)| json!({"id": m, "object": "model", "created": 0, "owned_by": p.as_str()})))
         .collect();
     HttpResponse::Ok()
         .insert_header((REQUEST_ID, request_id))
@@ -212,8 +239,21 @@ async fn handle(
         let msg = "`model` is required";
         return reject(shape, ErrorKind::InvalidRequest, msg, None, &request_id);
     };
-    let Some(route) = st.catalog.route(requested) else {
-        let msg = "unknown model: use a catalog model name or `provider/model`";
+    let aliases = match st.aliases.get(vk.org_id).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "model aliases could not be loaded");
+            let msg = "the gateway cannot read model aliases right now; retry shortly";
+            return reject(shape, ErrorKind::Overloaded, msg, None, &request_id);
+        }
+    };
+    // An alias resolves to its target, which the catalog resolves (never another alias).
+    let target = aliases
+        .get(requested.trim())
+        .map_or(requested, String::as_str);
+    let Some(route) = st.catalog.route(target) else {
+        let msg = "unknown model: use a catalog model name, `provider/model` or a model alias of \
+                   your organization";
         return reject(
             shape,
             ErrorKind::NotFound,
@@ -305,47 +345,53 @@ async fn forward(
     let rid = meter.request_id.clone();
     let mut candidates: VecDeque<String> = VecDeque::new();
     let mut tried: HashSet<String> = HashSet::new();
-    let mut primary = true;
     let mut attempts = 0;
     let mut last: Option<ClientError> = None;
-    while attempts < st.opts.max_attempts {
-        let key: Arc<ResolvedKey> = if primary {
-            primary = false;
-            match st.secrets.primary(&vk, route.provider, &rid).await {
-                Ok(k) => {
-                    candidates.extend(k.fallbacks.iter().cloned());
-                    k
-                }
-                Err(ResolveError::NotFound) => {
-                    let msg = format!(
-                        "no {} provider key is available to this virtual key",
-                        route.provider.as_str()
-                    );
-                    let resp = reject(shape, ErrorKind::NotFound, &msg, None, &rid);
-                    meter.finish(&End {
-                        usage: None,
-                        http_status: 404,
-                        status: "error",
-                        maybe_spent: false,
-                    });
-                    return resp;
-                }
-                Err(ResolveError::Unavailable) => {
-                    last = Some(attempt_error(
-                        shape,
-                        ErrorKind::Overloaded,
-                        "the key vault is unavailable",
-                    ));
-                    break;
-                }
+    // The vault's pick for this scope and provider, with every candidate's routing data.
+    let primary = match st.secrets.primary(&vk, route.provider, &rid).await {
+        Ok(k) => {
+            candidates.extend(routing::order(&k.candidates, &mut rand::rng()));
+            if candidates.is_empty() {
+                candidates.push_back(k.id.clone());
             }
+            Some(k)
+        }
+        Err(ResolveError::NotFound) => {
+            let msg = format!(
+                "no {} provider key is available to this virtual key",
+                route.provider.as_str()
+            );
+            let resp = reject(shape, ErrorKind::NotFound, &msg, None, &rid);
+            meter.finish(&End {
+                usage: None,
+                http_status: 404,
+                status: "error",
+                maybe_spent: false,
+            });
+            return resp;
+        }
+        Err(ResolveError::Unavailable) => {
+            last = Some(attempt_error(
+                shape,
+                ErrorKind::Overloaded,
+                "the key vault is unavailable",
+            ));
+            None
+        }
+    };
+    // Keys in the weighted order of their tier, then failover through the rest.
+    while let Some(primary) = &primary
+        && attempts < st.opts.max_attempts
+    {
+        let Some(id) = candidates.pop_front() else {
+            break;
+        };
+        if tried.contains(&id) {
+            continue;
+        }
+        let key: Arc<ResolvedKey> = if id == primary.id {
+            primary.clone()
         } else {
-            let Some(id) = candidates.pop_front() else {
-                break;
-            };
-            if tried.contains(&id) {
-                continue;
-            }
             match st.secrets.by_id(&vk, &id, &rid).await {
                 Ok(k) => k,
                 Err(_) => continue,

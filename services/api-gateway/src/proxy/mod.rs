@@ -1,12 +1,14 @@
 //! The LLM proxy (`/v1/*`): OpenAI-shaped `chat/completions`, `responses`, `embeddings` and
 //! `models`, and Anthropic-shaped `messages`, authenticated by virtual keys.
 //!
-//! The hot path (see `docs/proxy.md`): virtual key from memory → allow-lists → RPM/TPM buckets →
+//! The hot path (see `docs/proxy.md`): virtual key from memory → org model alias (memory) →
+//! allow-lists → RPM/TPM buckets →
 //! budget reservation → provider key from the vault (cached) → upstream through
 //! `keyward_providers` with failover and a circuit breaker per provider key → one usage event on
 //! the publisher's batcher. In steady state nothing on it touches Postgres or the network besides
 //! the upstream itself.
 
+pub mod aliases;
 pub mod breaker;
 pub mod budget;
 pub mod catalog;
@@ -16,6 +18,7 @@ mod handler;
 pub mod limits;
 mod meter;
 mod reply;
+pub mod routing;
 pub mod secrets;
 pub mod vkeys;
 
@@ -50,6 +53,8 @@ pub struct Options {
     pub vkey_ttl: Duration,
     /// TTL of a cached provider secret.
     pub secret_ttl: Duration,
+    /// Safety-net TTL of an org's cached model aliases (events invalidate them sooner).
+    pub alias_ttl: Duration,
     /// Upstream attempts per request (primary + fallbacks).
     pub max_attempts: usize,
     pub breaker: BreakerConfig,
@@ -66,6 +71,7 @@ impl Default for Options {
             budget_feed: FeedOptions::default(),
             vkey_ttl: Duration::from_secs(60),
             secret_ttl: Duration::from_secs(60),
+            alias_ttl: Duration::from_secs(60),
             max_attempts: 3,
             breaker: BreakerConfig::default(),
             upstream_timeout: Duration::from_secs(120),
@@ -80,6 +86,7 @@ pub struct ProxyState {
     pub(crate) limiter: limits::Limiter,
     pub(crate) secrets: secrets::SecretCache,
     pub(crate) catalog: catalog::Catalog,
+    pub(crate) aliases: aliases::AliasCache,
     /// Budgets in force (shared with the feed that updates them).
     pub budgets: Arc<dyn BudgetSource>,
     /// Circuit breakers per provider key.
@@ -125,6 +132,7 @@ impl ProxyState {
             limiter: limits::Limiter::default(),
             secrets: secrets::SecretCache::new(vault, opts.secret_ttl),
             catalog: catalog::Catalog::new(book),
+            aliases: aliases::AliasCache::new(app.pool.clone(), opts.alias_ttl),
             budgets,
             breakers: Breakers::new(opts.breaker),
             keys: app.keys.clone(),

@@ -15,6 +15,7 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 use zeroize::Zeroize as _;
 
+use super::routing::Candidate;
 use super::vkeys::VkeyRecord;
 
 /// The vault client the gateway uses.
@@ -27,8 +28,9 @@ pub struct ResolvedKey {
     pub provider: Provider,
     pub base_url: Option<String>,
     pub secret: ProviderSecret,
-    /// Failover candidates, most specific first.
-    pub fallbacks: Vec<String>,
+    /// Every candidate for the request, this key first, then the vault's fallbacks (most
+    /// specific first, then by priority); empty for a key resolved by id.
+    pub candidates: Vec<Candidate>,
 }
 
 /// Why no key could be resolved.
@@ -182,6 +184,7 @@ impl SecretCache {
             key: Some(meta),
             secret: Some(material),
             fallback_key_ids,
+            fallback_keys,
         }) = resolved
         else {
             return Err(ResolveError::Unavailable);
@@ -189,12 +192,26 @@ impl SecretCache {
         let Ok(provider) = meta.provider.parse::<Provider>() else {
             return Err(ResolveError::NotFound);
         };
+        let candidates = if key_id.is_some() {
+            Vec::new()
+        } else if fallback_keys.len() == fallback_key_ids.len() {
+            std::iter::once(&meta)
+                .chain(&fallback_keys)
+                .map(Candidate::from_meta)
+                .collect()
+        } else {
+            // A vault without fallback metadata: its order, no weighting.
+            std::iter::once(meta.id.clone())
+                .chain(fallback_key_ids)
+                .map(Candidate::ordered)
+                .collect()
+        };
         let resolved = Arc::new(ResolvedKey {
             id: meta.id,
             provider,
             base_url: meta.base_url.filter(|u| !u.is_empty()),
             secret: secret_from(material, provider),
-            fallbacks: fallback_key_ids,
+            candidates,
         });
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) == generation {
@@ -209,7 +226,7 @@ impl SecretCache {
         self.map
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, (k, _)| k.id != key_id && !k.fallbacks.iter().any(|f| f == key_id));
+            .retain(|_, (k, _)| k.id != key_id && !k.candidates.iter().any(|c| c.id == key_id));
     }
 
     /// Drops everything.

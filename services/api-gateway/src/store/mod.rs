@@ -4,6 +4,7 @@
 pub mod invitations;
 pub mod login;
 pub mod members;
+pub mod model_aliases;
 pub mod orgs;
 pub mod projects;
 pub mod roles;

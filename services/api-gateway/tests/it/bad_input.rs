@@ -251,6 +251,13 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
         ),
         (
             "POST",
+            "/api/v1/model-aliases".into(),
+            json!({"alias": "fast", "target": "openai/gpt-4o-mini"}),
+            vec!["alias", "target"],
+            ("target", json!(4)),
+        ),
+        (
+            "POST",
             "/api/v1/pricing/overrides".into(),
             json!({"provider": "openai", "model": "*", "discount_bps": 100}),
             vec!["provider", "model"],
@@ -366,6 +373,56 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
         let r = gw.raw(method, path, token, big).await;
         expect(&r, 413, None, &format!("{method} {path} oversized"));
         checked += 5;
+    }
+
+    // Values of the right type that are still wrong.
+    let pk_body = |weight: Value| {
+        json!({"name": "pkw", "provider": "openai", "weight": weight,
+               "secret": "sk-bad-input-weight-0123456789-0123456789-01234"})
+    };
+    for (path, body, field) in [
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "a/b", "target": "gpt-4o-mini"}),
+            "alias",
+        ),
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "", "target": "gpt-4o-mini"}),
+            "alias",
+        ),
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "-x", "target": "gpt-4o-mini"}),
+            "alias",
+        ),
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "fast", "target": "no-such-model"}),
+            "target",
+        ),
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "fast", "target": "nope/gpt-4o-mini"}),
+            "target",
+        ),
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "fast", "target": ""}),
+            "target",
+        ),
+        (
+            "/api/v1/model-aliases",
+            json!({"alias": "gpt-4o-mini", "target": "gpt-4o-mini"}),
+            "target",
+        ),
+        ("/api/v1/provider-keys", pk_body(json!(0)), "weight"),
+        ("/api/v1/provider-keys", pk_body(json!(1001)), "weight"),
+        ("/api/v1/provider-keys", pk_body(json!(-5)), "weight"),
+    ] {
+        let r = gw.req("POST", path, token, Some(body.clone())).await;
+        expect(&r, 400, Some(field), &format!("POST {path} {body}"));
+        checked += 1;
     }
 
     // Ids and queries.

@@ -425,6 +425,7 @@ impl Gw {
             "casbin_rule",
             "policy_version",
             "login_lockouts",
+            "model_aliases",
         ] {
             let row: (Option<String>,) = sqlx::query_as(&format!(
                 "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.{t} t"

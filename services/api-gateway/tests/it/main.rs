@@ -20,6 +20,7 @@ mod live;
 mod matrix;
 mod openapi;
 mod proxy;
+mod proxy_aliases;
 mod proxy_budgets;
 mod proxy_harness;
 mod proxy_log_canary;

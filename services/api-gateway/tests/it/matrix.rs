@@ -380,6 +380,27 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
         &[200],
         Other::Same,
     ),
+    (
+        "GET",
+        "/api/v1/model-aliases",
+        P("org", "read"),
+        &[200],
+        Other::NoLeak,
+    ),
+    (
+        "POST",
+        "/api/v1/model-aliases",
+        P("org", "write"),
+        &[201],
+        Other::Same,
+    ),
+    (
+        "DELETE",
+        "/api/v1/model-aliases/{id}",
+        P("org", "write"),
+        &[204],
+        Other::NotFound,
+    ),
 ];
 
 /// The routes served through the cost and alert services (their own test, so the two halves of
@@ -886,6 +907,11 @@ async fn prepare(
                 (method == "PATCH").then(|| json!({"amount_micros": 2_000_000})),
             )
         }
+        ("POST", "/api/v1/model-aliases") => (path.into(), Some(alias_body())),
+        ("DELETE", "/api/v1/model-aliases/{id}") => (
+            p(&gw.create(o, "/api/v1/model-aliases", alias_body()).await),
+            None,
+        ),
         ("POST", "/api/v1/pricing/overrides") => (path.into(), Some(override_body())),
         ("DELETE", "/api/v1/pricing/overrides/{id}") => (
             p(&gw
@@ -940,6 +966,10 @@ fn budget_body(team: Option<&str>) -> Value {
         b["scope"] = json!({"team_id": t});
     }
     b
+}
+
+fn alias_body() -> Value {
+    json!({"alias": uniq("alias"), "target": "openai/gpt-4o-mini"})
 }
 
 fn override_body() -> Value {
@@ -1029,6 +1059,7 @@ async fn org_digest(gw: &Gw, org: &str) -> String {
         (SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.custom_roles t WHERE org_id = $1::uuid),
         (SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.invitations t WHERE org_id = $1::uuid),
         (SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.virtual_keys t WHERE org_id = $1::uuid),
+        (SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.model_aliases t WHERE org_id = $1::uuid),
         (SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM identity.casbin_rule t WHERE v1 LIKE 'org:' || $1 || '%' OR v2 LIKE 'org:' || $1 || '%'))";
     sqlx::query_scalar(q)
         .bind(org)
@@ -1050,6 +1081,8 @@ async fn secrets_of(gw: &Gw, s: &Side) -> Vec<String> {
          UNION SELECT id::text FROM identity.invitations WHERE org_id = $1::uuid
          UNION SELECT email FROM identity.invitations WHERE org_id = $1::uuid
          UNION SELECT id::text FROM identity.virtual_keys WHERE org_id = $1::uuid
+         UNION SELECT id::text FROM identity.model_aliases WHERE org_id = $1::uuid
+         UNION SELECT alias FROM identity.model_aliases WHERE org_id = $1::uuid
          UNION SELECT id::text FROM identity.role_assignments WHERE org_id = $1::uuid
          UNION SELECT name FROM identity.custom_roles WHERE org_id = $1::uuid",
     )

@@ -177,13 +177,29 @@ impl Px {
 
     /// Stores a provider key for the whole org, pointing at the mock; returns its id.
     pub async fn store_key(&self, provider: Provider, api_key: &str, priority: i32) -> String {
+        self.store_key_weighted(provider, api_key, priority, 0)
+            .await
+    }
+
+    /// [`Px::store_key`] with a routing weight (0: the default).
+    pub async fn store_key_weighted(
+        &self,
+        provider: Provider,
+        api_key: &str,
+        priority: i32,
+        weight: u32,
+    ) -> String {
         self.mock.register_key(provider, api_key);
         let r = self
             .vault
             .clone()
             .store(pb::StoreKeyRequest {
                 ctx: None,
-                name: format!("{} {priority}", provider.as_str()),
+                name: format!(
+                    "{} {priority} {}",
+                    provider.as_str(),
+                    &api_key[api_key.len() - 6..]
+                ),
                 provider: provider.as_str().into(),
                 scope: Some(pb::Scope {
                     org_id: self.org_id.clone(),
@@ -196,6 +212,7 @@ impl Px {
                 }),
                 base_url: Some(self.mock.base_url(provider)),
                 priority,
+                weight,
                 ..Default::default()
             })
             .await
