@@ -6,15 +6,11 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt as _;
 use keyward_bus::Broker;
 use keyward_bus::topology::EVENTS;
 use keyward_proto::v1::DomainEvent;
 use keyward_proto::v1::domain_event::Payload;
-use lapin::options::BasicConsumeOptions;
-use lapin::types::FieldTable;
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -55,68 +51,34 @@ pub fn apply(state: &ProxyState, event: &DomainEvent) {
     }
 }
 
-/// Consumes the instance queue until `shutdown`, reconnecting with the broker.
+/// Consumes the instance queue until `shutdown`, reconnecting with the broker; every
+/// (re)connection clears the caches (events published while away are lost to this replica).
 pub async fn run(
     state: Arc<ProxyState>,
     broker: Broker,
     shutdown: CancellationToken,
 ) -> Result<(), Infallible> {
-    let tag = format!("api-gateway-proxy-{}", Uuid::now_v7());
-    while !shutdown.is_cancelled() {
-        let conn = tokio::select! {
-            () = shutdown.cancelled() => break,
-            c = broker.wait_connected(Duration::from_secs(3600)) => match c {
-                Ok(c) => c,
-                Err(_) => continue,
-            },
-        };
-        let session = async {
-            let ch = conn.create_channel().await?;
-            let queue = broker
-                .topology()
-                .declare_instance_queue(&ch, EVENTS, &KEYS)
-                .await?;
-            let consumer = ch
-                .basic_consume(
-                    queue.into(),
-                    tag.clone().into(),
-                    BasicConsumeOptions {
-                        no_ack: true,
-                        ..BasicConsumeOptions::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await?;
-            Ok::<_, lapin::Error>((ch, consumer))
-        };
-        let (_ch, mut consumer) = match session.await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %keyward_bus::describe(&e), "proxy invalidation queue setup failed");
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
-                }
-            }
-        };
-        state.vkeys.clear();
-        state.secrets.clear();
-        state.aliases.clear();
-        state.budgets.on_reconnect();
-        tracing::debug!("proxy cache invalidation listening");
-        loop {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => break,
-                d = consumer.next() => d,
-            };
-            let Some(Ok(delivery)) = next else {
-                break;
-            };
-            match DomainEvent::decode(delivery.data.as_slice()) {
-                Ok(event) => apply(&state, &event),
-                Err(_) => tracing::warn!("undecodable domain event ignored"),
-            }
+    let on_connect = {
+        let state = state.clone();
+        move || {
+            state.vkeys.clear();
+            state.secrets.clear();
+            state.aliases.clear();
+            state.budgets.on_reconnect();
+            tracing::debug!("proxy cache invalidation listening");
         }
-    }
-    Ok(())
+    };
+    keyward_bus::follow(
+        broker,
+        EVENTS,
+        &KEYS,
+        format!("api-gateway-proxy-{}", Uuid::now_v7()),
+        shutdown,
+        on_connect,
+        move |_, body| match DomainEvent::decode(body) {
+            Ok(event) => apply(&state, &event),
+            Err(_) => tracing::warn!("undecodable domain event ignored"),
+        },
+    )
+    .await
 }
