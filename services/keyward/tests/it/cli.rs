@@ -135,6 +135,14 @@ async fn login_keys_vkeys_users_teams_through_the_cli() {
     );
     assert!(!wrong.status.success());
 
+    // The running gateway picks up the bootstrapped owner's role at its next policy poll
+    // (api_gateway.auth.policy_poll_ms): wait for it.
+    for _ in 0..50 {
+        if cli.run(&["teams", "list"], &[], None).status.success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // Teams and users.
     let team = cli.json(&["teams", "create", "Backend", "--json"], &[], None);
     let team_id = team["id"].as_str().unwrap().to_string();
