@@ -7,7 +7,8 @@ use keyward_proto::v1 as pb;
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::query::{Filter, Range, to_ts};
+use super::query::{Filter, to_ts};
+use super::rollups::Range;
 use crate::error::{Result, invalid};
 
 /// Default and largest page.

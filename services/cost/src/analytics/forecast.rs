@@ -2,16 +2,16 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use keyward_proto::v1 as pb;
-use sqlx::QueryBuilder;
 
 use super::Analytics;
 use super::query::{Filter, to_ts, ts};
+use super::rollups::{Range, cost_between};
 use crate::error::Result;
 
 /// How the forecast is made (returned with every forecast).
-pub const METHOD: &str = "run-rate: month-to-date spend (hourly rollups) + the average daily \
-    spend of the last 7 full UTC days (daily rollups) x the days left in the month; with no \
-    spend in those 7 days, today's spend so far extrapolated to a full day is the rate";
+pub const METHOD: &str = "run-rate: month-to-date spend + the average daily spend of the last \
+    7 full UTC days x the days left in the month; with no spend in those 7 days, today's spend \
+    so far extrapolated to a full day is the rate";
 
 /// First instant of the month containing `t`, and of the next month.
 pub fn month_bounds(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -35,24 +35,6 @@ fn prorate(rate_per_day: i64, seconds: i64) -> i64 {
 }
 
 impl Analytics {
-    /// Sum of `cost_micros` in a rollup table for rows whose bucket is in `[from, to)`.
-    pub async fn cost_between(
-        &self,
-        table: &'static str,
-        filter: &Filter,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<i64> {
-        let mut q = QueryBuilder::new("SELECT coalesce(sum(cost_micros), 0)::bigint FROM ");
-        q.push(table).push(" WHERE");
-        filter.push(&mut q);
-        q.push(" AND bucket >= ")
-            .push_bind(from)
-            .push(" AND bucket < ")
-            .push_bind(to);
-        Ok(q.build_query_scalar().fetch_one(self.pool()).await?)
-    }
-
     /// Spend to the end of the month containing `at` (default now); see [`METHOD`].
     pub async fn forecast(&self, req: &pb::ForecastRequest) -> Result<pb::ForecastResponse> {
         let filter = Filter::from_proto(req.filter.as_ref())?;
@@ -61,21 +43,14 @@ impl Analytics {
             None => Utc::now(),
         };
         let (start, end) = month_bounds(at);
-        let hourly = "usage.rollup_hourly";
-        let spent = self.cost_between(hourly, &filter, start, at).await?;
+        let spend = |from, to| cost_between(self.pool(), &filter, Range { from, to });
+        let spent = spend(start, at).await?;
         let today = at.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
-        let history = self
-            .cost_between(
-                "usage.rollup_daily",
-                &filter,
-                today - Duration::days(7),
-                today,
-            )
-            .await?;
+        let history = spend(today - Duration::days(7), today).await?;
         let rate = if history > 0 {
             (history + 3) / 7
         } else {
-            let so_far = self.cost_between(hourly, &filter, today, at).await?;
+            let so_far = spend(today, at).await?;
             let elapsed = (at - today).num_seconds().max(3_600);
             prorate(so_far, 86_400 * 86_400 / elapsed)
         };

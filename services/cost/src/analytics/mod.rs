@@ -7,6 +7,7 @@ pub mod events;
 pub mod forecast;
 pub mod query;
 pub mod recommend;
+pub mod rollups;
 
 use std::collections::HashMap;
 
@@ -15,7 +16,8 @@ use keyward_proto::v1 as pb;
 use sqlx::{PgPool, Row};
 
 use crate::error::{Result, invalid};
-use query::{Bucket, Dim, Filter, Grouping, Range, to_ts};
+use query::{Bucket, Dim, Filter, Grouping, to_ts};
+use rollups::Range;
 
 /// Largest page of rows.
 pub const MAX_PAGE: u32 = 10_000;

@@ -1,4 +1,4 @@
-//! Budget evaluation: spend is read exactly from the hourly rollups; each threshold crossing,
+//! Budget evaluation: spend is read exactly from the rollups; each threshold crossing,
 //! exhaustion and reset is announced exactly once per period, through the outbox, in the same
 //! transaction that records it.
 

@@ -1,4 +1,4 @@
-//! Budgets, their state and reservations in the `cost` schema; spend from `usage.rollup_hourly`.
+//! Budgets, their state and reservations in the `cost` schema; spend from the usage rollups.
 
 use std::collections::HashMap;
 
@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+use crate::analytics::query::Filter;
+use crate::analytics::rollups::{Range, cost_between};
 use crate::error::Result;
 
 /// A stored budget.
@@ -132,27 +134,22 @@ pub async fn orgs_with_budgets(pool: &PgPool, only: Option<&[Uuid]>) -> Result<V
     .await?)
 }
 
-/// Exact spend in the budget's scope for hourly buckets in `[from, to)`.
+/// Exact spend in the budget's scope for rollup buckets in `[from, to)`: whole UTC days from the
+/// daily rollup, the rest from the hourly, in one statement ([`cost_between`]).
 pub async fn spent<'e>(
     exec: impl PgExecutor<'e>,
     b: &BudgetRow,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT coalesce(sum(cost_micros), 0)::bigint FROM usage.rollup_hourly \
-         WHERE org_id = $1 AND ($2::uuid IS NULL OR team_id = $2) \
-         AND ($3::uuid IS NULL OR project_id = $3) AND ($4::uuid IS NULL OR virtual_key_id = $4) \
-         AND bucket >= $5 AND bucket < $6",
-    )
-    .bind(b.org_id)
-    .bind(b.team_id)
-    .bind(b.project_id)
-    .bind(b.virtual_key_id)
-    .bind(from)
-    .bind(to)
-    .fetch_one(exec)
-    .await?)
+    let filter = Filter {
+        org: b.org_id,
+        teams: b.team_id.into_iter().collect(),
+        projects: b.project_id.into_iter().collect(),
+        virtual_keys: b.virtual_key_id.into_iter().collect(),
+        ..Filter::default()
+    };
+    cost_between(exec, &filter, Range { from, to }).await
 }
 
 /// Unexpired reservations per budget.

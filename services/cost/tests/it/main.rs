@@ -10,5 +10,6 @@ mod analytics;
 mod budgets;
 mod harness;
 mod prices;
+mod ranges;
 mod suite;
 mod timescale;

@@ -68,12 +68,12 @@ pub fn fixture() -> Fixture {
     }
 }
 
-fn ts_of(e: &UsageEvent) -> DateTime<Utc> {
+pub fn ts_of(e: &UsageEvent) -> DateTime<Utc> {
     Utc.timestamp_opt(e.ts.as_ref().unwrap().seconds, 0)
         .unwrap()
 }
 
-fn cost_of(book: &PriceBook, e: &UsageEvent) -> i64 {
+pub fn cost_of(book: &PriceBook, e: &UsageEvent) -> i64 {
     let price = book.lookup(&e.provider, &e.model, ts_of(e)).unwrap();
     cost_micros(
         price,
@@ -105,21 +105,21 @@ fn expect<K: Ord>(
     out
 }
 
-fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<pb::TimeRange> {
+pub fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<pb::TimeRange> {
     Some(pb::TimeRange {
         from: Some(pts(from)),
         to: Some(pts(to)),
     })
 }
 
-fn filter(org: Uuid) -> Option<pb::UsageFilter> {
+pub fn filter(org: Uuid) -> Option<pb::UsageFilter> {
     Some(pb::UsageFilter {
         org_id: org.to_string(),
         ..Default::default()
     })
 }
 
-fn bucket_of(r: &pb::BreakdownRow) -> DateTime<Utc> {
+pub fn bucket_of(r: &pb::BreakdownRow) -> DateTime<Utc> {
     Utc.timestamp_opt(r.bucket_start.as_ref().unwrap().seconds, 0)
         .unwrap()
 }
@@ -393,6 +393,9 @@ pub async fn run(usage_pool: PgPool, analytics: Analytics) {
     assert_eq!(forecast.spent_micros, want);
     assert!(forecast.forecast_micros >= forecast.spent_micros);
     assert!(forecast.method.starts_with("run-rate"));
+
+    // Ranges that are not whole days: daily rollup for the whole days, hourly for the ends.
+    crate::ranges::run(&analytics, &f).await;
 
     // Bad requests are refused with a reason.
     let bad = |group_by: Vec<&str>, r: Option<pb::TimeRange>| pb::BreakdownRequest {
