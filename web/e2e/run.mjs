@@ -8,26 +8,17 @@
 // Environment: KEYWARD_BIN (default $CARGO_TARGET_DIR/debug/keyward, else
 // /root/.cache/keyward/target/debug/keyward), CHROMIUM (default /usr/bin/chromium),
 // KEYWARD_E2E_HEADED=1 to watch, KEYWARD_E2E_KEEP=1 to keep the database and logs.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createHmac } from 'node:crypto';
-import { chromium } from 'playwright-core';
 import { startMockProvider } from './mock-provider.mjs';
+import { CHROMIUM, E2E_DIR, KEYWARD, WEB_DIR, bootstrapOwner, cleanupOnSigint, cleanups, launchChromium, platformEnv as basePlatformEnv, psql, requireFiles, runWithCleanup, signIn, sleep, startKeyward, submitSignIn, until } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const web = resolve(here, '..');
-const repo = resolve(web, '..');
 const require = createRequire(import.meta.url);
-const targetDir = process.env.CARGO_TARGET_DIR ?? '/root/.cache/keyward/target';
-const KEYWARD = process.env.KEYWARD_BIN ?? join(targetDir, 'debug', 'keyward');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(here, 'screenshots');
-const WORK = join(here, '.tmp');
+const SHOTS = join(E2E_DIR, 'screenshots');
+const WORK = join(E2E_DIR, '.tmp');
 const EMAIL = 'owner@e2e.keyward.test';
 const PASSWORD = 'e2e-Password-0123456789';
 const PROVIDER_SECRET = 'sk-e2e-FAKEfakeFAKEfakeFAKEfake0123456789abcdef';
@@ -58,32 +49,6 @@ async function step(name, fn) {
     return false;
   }
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, timeoutMs, everyMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message ?? last}` : ''}`);
-    await sleep(everyMs);
-  }
-}
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at time step `step`. */
 function totp(secret, step) {
@@ -101,107 +66,40 @@ const timeStep = () => Math.floor(Date.now() / 30_000);
 
 // ---- the platform ---------------------------------------------------------------------------
 
-const devToml = readFileSync(join(repo, 'config', 'dev.toml'), 'utf8');
-const tomlValue = (section, key) => {
-  const sec = devToml.split(/^\[/m).find((s) => s.startsWith(`${section}]`)) ?? '';
-  return new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, 'm').exec(sec)?.[1];
-};
-const ADMIN_USER = tomlValue('database', 'admin_user') ?? 'keyward_admin';
-const ADMIN_PASSWORD = tomlValue('database', 'admin_password') ?? '';
 const DB = `kwe2e_${Date.now().toString(36)}${process.pid}`;
 
-function psql(sql) {
-  execFileSync('psql', ['-h', '127.0.0.1', '-U', ADMIN_USER, '-d', 'keyward', '-v', 'ON_ERROR_STOP=1', '-qc', sql], {
-    env: { ...process.env, PGPASSWORD: ADMIN_PASSWORD },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
+/** keyward up's environment (common.mjs; the gateway serves the build) for this run. */
 async function platformEnv() {
-  const env = {
-    ...process.env,
-    KEYWARD__DATABASE__URL: `postgres://127.0.0.1:5432/${DB}`,
-    KEYWARD__BROKER__NAMESPACE: `e2e${Date.now().toString(36)}`,
-    KEYWARD__BROKER__SPOOL_DIR: join(WORK, 'spool'),
-    KEYWARD__TELEMETRY__FORMAT: 'json',
-  };
-  delete env.KEYWARD_CONFIG;
-  const gw = await freePort();
-  env.KEYWARD__API_GATEWAY__HTTP = `127.0.0.1:${gw}`;
-  for (const svc of ['VAULT', 'USAGE_INGEST', 'COST', 'ALERT', 'AUDIT']) {
-    const http = await freePort();
-    const grpc = await freePort();
-    env[`KEYWARD__${svc}__HTTP`] = `127.0.0.1:${http}`;
-    env[`KEYWARD__${svc}__GRPC`] = `127.0.0.1:${grpc}`;
-    env[`KEYWARD__${svc}__GRPC_URL`] = `http://127.0.0.1:${grpc}`;
-  }
+  const { env, gateway } = await basePlatformEnv({ db: DB, namespace: `e2e${Date.now().toString(36)}`, work: WORK });
   // Sign checkpoints quickly so "verify chain" covers this run's entries.
   env.KEYWARD__AUDIT__CHECKPOINT_INTERVAL_SECS = '5';
-  // The gateway itself serves the build, with its caching and security headers.
-  env.KEYWARD__API_GATEWAY__WEB_DIR = join(web, 'dist');
-  return { env, gateway: `http://127.0.0.1:${gw}` };
+  return { env, gateway };
 }
 
 // ---- main -----------------------------------------------------------------------------------
 
-const cleanups = [];
-async function cleanup() {
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch {
-      // keep cleaning
-    }
-  }
-}
-process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+cleanupOnSigint();
 
 async function main() {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   mkdirSync(SHOTS, { recursive: true });
-  for (const [what, path] of [
+  requireFiles([
     ['keyward binary (cargo build -p keyward)', KEYWARD],
     ['Chromium (apt-get install chromium)', CHROMIUM],
-    ['the build (npm run build)', join(web, 'dist', 'index.html')],
-  ]) {
-    if (!existsSync(path)) throw new Error(`missing ${what}: ${path}`);
-  }
+    ['the build (npm run build)', join(WEB_DIR, 'dist', 'index.html')],
+  ]);
 
   console.log('starting the platform…');
-  psql(`CREATE DATABASE ${DB}`);
-  if (!process.env.KEYWARD_E2E_KEEP) cleanups.push(() => psql(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`));
+  await psql('keyward', `CREATE DATABASE ${DB}`);
+  if (!process.env.KEYWARD_E2E_KEEP) cleanups.push(() => psql('keyward', `DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`));
   const mock = await startMockProvider({ apiKey: PROVIDER_SECRET });
   cleanups.push(() => mock.close());
   const { env, gateway } = await platformEnv();
-  const logPath = join(WORK, 'keyward.log');
-  const log = createWriteStream(logPath);
-  const kw = spawn(KEYWARD, ['-c', join(repo, 'config', 'dev.toml'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  kw.stdout.pipe(log);
-  kw.stderr.pipe(log);
-  let exited = null;
-  kw.on('exit', (code, sig) => (exited = `${code ?? sig}`));
-  cleanups.push(async () => {
-    if (exited === null) {
-      kw.kill('SIGTERM');
-      await until('keyward to stop', () => exited !== null, 15_000).catch(() => kw.kill('SIGKILL'));
-    }
-  });
 
   const ready = await step('platform starts (keyward up, fresh database and broker namespace)', async () => {
-    await until(
-      'gateway /readyz',
-      async () => {
-        if (exited !== null) throw new Error(`keyward exited (${exited}); see ${logPath}`);
-        return (await fetch(`${gateway}/readyz`)).status === 200;
-      },
-      180_000,
-      500,
-    );
-    execFileSync(KEYWARD, ['-c', join(repo, 'config', 'dev.toml'), 'admin', 'bootstrap', '--org', 'E2E Org', '--email', EMAIL], {
-      env: { ...env, KEYWARD_BOOTSTRAP_PASSWORD: PASSWORD },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    await startKeyward({ env, gateway, logPath: join(WORK, 'keyward.log') });
+    await bootstrapOwner({ env, org: 'E2E Org', email: EMAIL, password: PASSWORD });
     return `gateway ${gateway}, database ${DB}`;
   });
   if (!ready) return;
@@ -222,13 +120,7 @@ async function main() {
 
   const profile = mkdtempSync(join(tmpdir(), 'keyward-e2e-chromium-'));
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: !process.env.KEYWARD_E2E_HEADED,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1366, height: 900 },
-    acceptDownloads: true,
-  });
+  const context = await launchChromium(profile, { acceptDownloads: true });
   cleanups.push(() => context.close());
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ui.url }).catch(() => undefined);
   const page = context.pages()[0] ?? (await context.newPage());
@@ -263,10 +155,7 @@ async function main() {
   await axeCheck(page, 'signin');
 
   const signedIn = await step('sign in with e-mail and password', async () => {
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor({ timeout: 10_000 });
+    await signIn(page, EMAIL, PASSWORD, 10_000);
     const stored = await page.evaluate(() => ({ session: !!sessionStorage.getItem('keyward.session'), local: Object.keys(localStorage).filter((k) => k.includes('session')) }));
     if (!stored.session || stored.local.length) throw new Error(`tokens stored wrongly: ${JSON.stringify(stored)}`);
     return 'tokens in sessionStorage only';
@@ -531,9 +420,7 @@ async function main() {
     const used = timeStep();
     const confirmed = await fetch(`${gateway}/api/v1/me/totp/confirm`, { method: 'POST', headers: auth, body: JSON.stringify({ code: totp(enrol.secret, used) }) });
     if (confirmed.status !== 204) throw new Error(`confirm answered ${confirmed.status}`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, EMAIL, PASSWORD);
     await page.getByRole('heading', { name: 'Two-factor code' }).waitFor({ timeout: 10_000 });
     await shootBoth(page, 'signin-totp');
     await axeCheck(page, 'signin-totp');
@@ -583,14 +470,7 @@ async function axeCheck(page, name) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-let fatal = null;
-try {
-  await main();
-} catch (e) {
-  fatal = e;
-} finally {
-  await cleanup();
-}
+const fatal = await runWithCleanup(main);
 console.log('\n── e2e summary ──');
 for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}${r.detail ? `  (${r.detail})` : ''}`);
 if (fatal) console.log(`FATAL ${fatal instanceof Error ? fatal.message : String(fatal)}`);

@@ -78,6 +78,8 @@ function Events({ range, filters }: { range: TimeRange; filters: UsageFilters })
     queryKey: ['usage', 'events', range.from.getTime(), range.to.getTime(), filters, status, cursor],
     queryFn: ({ signal }) => api.get<Page<UsageEvent>>(`/api/v1/usage/events?${eventsQuery({ range, filters, status: status ? [status] : [], pageSize: 50, cursor })}`, signal),
     placeholderData: keepPreviousData,
+    // The first page (newest calls) follows new traffic like the charts; later pages stay put.
+    refetchInterval: cursor === undefined ? POLL * 2 : false,
   });
   return (
     <>
