@@ -11,6 +11,7 @@ use lapin::{BasicProperties, Channel, Confirmation};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::events::coalesce_usage;
 use crate::{Broker, CONTENT_TYPE, Error, Result, SCHEMA_HEADER, SCHEMA_VERSION_HEADER, Spool};
 
 /// One message to publish. `exchange` is the base name (the namespace is applied on publish).
@@ -53,6 +54,12 @@ pub struct PublisherOptions {
     pub confirm_timeout: Duration,
     /// In-memory queue length; beyond it fire-and-forget messages go straight to the spool.
     pub queue_len: usize,
+    /// When a window holds only fire-and-forget messages, how long to wait for more before
+    /// publishing it (so usage events leave in batches; see [`crate::events::coalesce_usage`]).
+    /// Windows with a fail-closed message never wait.
+    pub linger: Duration,
+    /// Most usage events merged into one `UsageBatch` message.
+    pub usage_batch_max: usize,
 }
 
 impl Default for PublisherOptions {
@@ -64,6 +71,8 @@ impl Default for PublisherOptions {
             batch_max: 4_096,
             confirm_timeout: Duration::from_secs(5),
             queue_len: 65_536,
+            linger: Duration::from_millis(5),
+            usage_batch_max: 500,
         }
     }
 }
@@ -150,6 +159,7 @@ impl Worker {
                     if n == 0 {
                         break;
                     }
+                    self.linger(&mut rx, &mut batch, &shutdown).await;
                 }
                 () = tokio::time::sleep(Duration::from_millis(250)), if !self.spool.is_empty() => {}
                 () = shutdown.cancelled() => {
@@ -165,10 +175,36 @@ impl Worker {
         Ok(())
     }
 
+    /// Tops up a window of fire-and-forget messages with what arrives within the linger.
+    async fn linger(
+        &self,
+        rx: &mut mpsc::Receiver<Cmd>,
+        batch: &mut Vec<Cmd>,
+        shutdown: &CancellationToken,
+    ) {
+        let room = self.opts.batch_max.saturating_sub(batch.len());
+        if self.opts.linger.is_zero() || room == 0 || batch.iter().any(|c| c.ack.is_some()) {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(self.opts.linger) => {}
+            () = shutdown.cancelled() => {}
+        }
+        for _ in 0..room {
+            match rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                Err(_) => break,
+            }
+        }
+    }
+
     async fn handle(&mut self, batch: Vec<Cmd>) {
         let (confirmed, plain): (Vec<Cmd>, Vec<Cmd>) =
             batch.into_iter().partition(|c| c.ack.is_some());
-        let plain: Vec<Outgoing> = plain.into_iter().map(|c| c.msg).collect();
+        let plain = coalesce_usage(
+            plain.into_iter().map(|c| c.msg).collect(),
+            self.opts.usage_batch_max,
+        );
 
         // Fail-closed messages go out first and never touch the spool.
         if !confirmed.is_empty() {
@@ -211,7 +247,10 @@ impl Worker {
                 let _committed = self.spool.commit(next);
                 continue;
             }
-            let results = self.publish_all(&msgs).await;
+            let count = msgs.len();
+            let results = self
+                .publish_all(&coalesce_usage(msgs, self.opts.usage_batch_max))
+                .await;
             if results.iter().any(Result::is_err) {
                 return;
             }
@@ -219,7 +258,7 @@ impl Worker {
                 tracing::error!(error = %e, "spool commit failed");
                 return;
             }
-            tracing::info!(count = msgs.len(), "replayed spooled messages");
+            tracing::info!(count, "replayed spooled messages");
         }
     }
 

@@ -600,10 +600,14 @@ async fn access_log(
 }
 
 /// The whole app: ops routes, docs, the REST API, under request ids, access log and authz.
+/// `proxy` registers the LLM proxy's `/v1` scope; it goes first because actix tries routes in
+/// registration order, and the proxy's requests should not be matched against every REST route
+/// pattern before reaching it (that cost ~5% of the proxy's CPU; bench/RESULTS.md, "LLM proxy").
 pub fn app(
     state: web::Data<AppState>,
     readiness: Readiness,
     metrics: Metrics,
+    proxy: impl FnOnce(&mut web::ServiceConfig),
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -620,6 +624,7 @@ pub fn app(
         .wrap(from_fn(crate::authz::middleware))
         .wrap(from_fn(access_log))
         .wrap(from_fn(crate::request_id::middleware))
+        .configure(proxy)
         .configure(move |c| keyward_telemetry::ops_routes(c, service, readiness, metrics))
         .route("/openapi.json", web::get().to(openapi))
         .route("/docs", web::get().to(docs))

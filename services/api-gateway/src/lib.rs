@@ -257,9 +257,15 @@ fn http_server(
 ) -> Result<actix_web::dev::Server, Error> {
     let mut server = HttpServer::new(move || {
         let p = proxy.clone();
-        app::app(state.clone(), readiness.clone(), metrics.clone())
-            .app_data(assets.clone())
-            .configure(move |c| proxy::configure(c, p))
+        app::app(
+            state.clone(),
+            readiness.clone(),
+            metrics.clone(),
+            move |c| {
+                proxy::configure(c, p);
+            },
+        )
+        .app_data(assets.clone())
     })
     .disable_signals()
     .shutdown_timeout(8);

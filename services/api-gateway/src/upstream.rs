@@ -96,7 +96,7 @@ pub fn grpc_error(service: ServiceName, what: &str, status: &tonic::Status) -> A
     match ErrorCode::from_grpc(status.code()) {
         ErrorCode::NotFound | ErrorCode::PermissionDenied => ApiError::not_found(what),
         ErrorCode::Unavailable | ErrorCode::Timeout => {
-            tracing::warn!(%service, code = ?status.code(), "upstream service unavailable");
+            tracing::warn!(%service, code = ?status.code(), %message, "upstream service unavailable");
             ApiError::unavailable(format!("the {service} service is unavailable; try again"))
         }
         ErrorCode::Internal | ErrorCode::Unauthenticated => {

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use keyward_bus::events::usage_events;
 use keyward_bus::{Handled, Message};
-use keyward_proto::v1::UsageEvent;
 use prost::Message as _;
 
 use crate::ingest::{IngestError, Ingestor};
@@ -16,18 +16,42 @@ pub async fn handle(ingestor: Arc<Ingestor>, batch: Vec<Message>) -> Result<Hand
     let mut rows = Vec::with_capacity(batch.len());
     let mut rejected = Vec::new();
     for msg in batch {
-        let checked = UsageEvent::decode(msg.data.as_slice())
-            .map_err(|_| "not a keyward.v1.UsageEvent".to_owned())
-            .and_then(|ev| ingestor.check(&ev).map_err(|e| e.0));
-        match checked {
-            Ok(row) => rows.push(row),
-            Err(reason) => {
-                tracing::warn!(message_id = ?msg.message_id, reason = %reason, "usage event rejected");
+        // One event, or a `UsageBatch` of many (what the gateway's publisher sends under load).
+        let events = match usage_events(msg.schema.as_deref(), &msg.data) {
+            Ok(events) => events,
+            Err(_) => {
+                let reason = format!(
+                    "not a {}",
+                    msg.schema.as_deref().unwrap_or("keyward.v1.UsageEvent")
+                );
+                tracing::warn!(message_id = ?msg.message_id, reason = %reason, "usage message rejected");
                 rejected.push(Rejection {
                     message_id: msg.message_id,
                     reason,
                     payload: msg.data,
                 });
+                continue;
+            }
+        };
+        let single = events.len() == 1;
+        for ev in events {
+            match ingestor.check(&ev) {
+                Ok(row) => rows.push(row),
+                Err(e) => {
+                    let reason = e.0;
+                    tracing::warn!(event_id = %ev.event_id, reason = %reason, "usage event rejected");
+                    // Kept as the single event it was (a batch's other events are ingested).
+                    let (message_id, payload) = if single {
+                        (msg.message_id.clone(), msg.data.clone())
+                    } else {
+                        (Some(ev.event_id.clone()), ev.encode_to_vec())
+                    };
+                    rejected.push(Rejection {
+                        message_id,
+                        reason,
+                        payload,
+                    });
+                }
             }
         }
     }
