@@ -12,7 +12,7 @@ conc="${KW_BENCH_CONC:-32}"
 mport="${KW_BENCH_MOCK_PORT:-18080}"
 command -v oha >/dev/null || cargo install oha --locked
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); oha $(oha --version | awk '{print $2}')"
-echo "note: oha, the mock, the gateway (and its in-process vault/cost), RabbitMQ and PostgreSQL share these cores"
+echo "note: oha, the mock, the gateway, the vault and cost (one process), RabbitMQ and PostgreSQL share these cores"
 
 bin=$(cargo bench -p keyward-api-gateway --bench proxy --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
@@ -63,7 +63,7 @@ python3 -c "import sys; d,p,a,b,c,e=map(float,sys.argv[1:]); print(f'throughput 
 
 gpid_real=$(sed -n 's/^PID=//p' "$work/gw.out")
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$gpid_real/status"; }
-echo "gateway process RSS after the runs: $(rss) MB (includes the in-process vault and cost services)"
+echo "gateway process RSS after the runs: $(rss) MB (the gateway alone: vault, cost and the usage drain run in another process)"
 # 1,000 concurrent connections, each sending requests, for 10 s; RSS sampled at the end.
 oha -z 10s -c 1000 --no-tui --output-format json -m POST -H 'content-type: application/json' \
   -H "authorization: Bearer $key" -d "$body" "$url/v1/chat/completions" >"$work/c1000.json" &

@@ -175,6 +175,25 @@ impl TestPlatform {
     }
 }
 
+/// The platform of a test database another process made with [`TestPlatform::new`] (its
+/// `db.name` and broker namespace), for a second process of the same test or bench. The
+/// database stays the other process's to drop; the spool directory is this one's own.
+pub fn attached_platform(
+    db_name: &str,
+    namespace: &str,
+) -> (keyward_core::settings::Platform, tempfile_dir::TempDir) {
+    let (mut broker, spool) = broker_config();
+    broker.namespace = namespace.to_owned();
+    let platform = keyward_core::settings::Platform {
+        database: keyward_db::with_database(&dev_config().database, db_name),
+        broker,
+        internal: internal_config(),
+        telemetry: TelemetryConfig::default(),
+        endpoints: BTreeMap::new(),
+    };
+    (platform, spool)
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

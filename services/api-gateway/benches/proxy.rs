@@ -2,11 +2,13 @@
 //!
 //! - `proxy mock PORT`: a minimal OpenAI-compatible upstream (`POST /v1/chat/completions` →
 //!   a fixed completion with usage; checks the bearer key), the baseline.
-//! - `proxy gateway MOCK_URL`: a fresh database, the real vault and cost services, a consumer
-//!   of the usage queue (acks and discards, so the publisher's confirms are real), and the real
-//!   gateway (release build, one HTTP worker per core) with an org, a provider key pointing at
-//!   `MOCK_URL`, a virtual key with RPM/TPM limits and a hard org budget from the cost service.
-//!   Prints `URL=…`, `KEY=…`, `PID=…` and `READY`, then serves until SIGINT.
+//! - `proxy gateway MOCK_URL`: a fresh database, the real vault and cost services and a
+//!   consumer of the usage queue (acks and discards, so the publisher's confirms are real) in
+//!   this process, and the real gateway (release build, one HTTP worker per core) in a child
+//!   process of its own (`proxy gateway-only`, so its memory can be measured alone), with an
+//!   org, a provider key pointing at `MOCK_URL`, a virtual key with RPM/TPM limits and a hard
+//!   org budget from the cost service. Prints `URL=…`, `KEY=…`, `PID=…` (the gateway's) and
+//!   `READY`, then serves until SIGINT.
 
 #![expect(
     clippy::unwrap_used,
@@ -16,6 +18,7 @@
     reason = "benchmark program"
 )]
 
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -24,7 +27,7 @@ use keyward_bus::{Broker, ConsumerOptions, Handled, Message, consume};
 use keyward_core::ServiceName;
 use keyward_proto::v1 as pb;
 use keyward_telemetry::IdentityInjector;
-use keyward_testkit::{TestPlatform, free_port};
+use keyward_testkit::{TestPlatform, attached_platform, free_port};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
@@ -89,6 +92,51 @@ async fn wait_ok(http: &reqwest::Client, url: &str) {
     panic!("{url} never became ready");
 }
 
+fn gateway_config(port: u16) -> keyward_api_gateway::Config {
+    let mut cfg = keyward_api_gateway::Config::with_http(&format!("127.0.0.1:{port}"));
+    cfg.jwt_secret = Some("bench-jwt-secret-0123456789abcdef0123456789".into());
+    cfg.vkey_pepper = Some("bench-vkey-pepper-0123456789abcdef012345678".into());
+    cfg.totp_key = Some("1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into());
+    cfg.auth.policy_poll_ms = 100;
+    cfg
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
+}
+
+/// The gateway alone, on the platform the parent process made (`KW_BENCH_*` variables).
+async fn gateway_only() {
+    let (mut platform, _spool) = attached_platform(&env("KW_BENCH_DB"), &env("KW_BENCH_NS"));
+    platform
+        .endpoints
+        .insert("vault".into(), env("KW_BENCH_VAULT"));
+    platform
+        .endpoints
+        .insert("cost".into(), env("KW_BENCH_COST"));
+    let cfg = gateway_config(env("KW_BENCH_PORT").parse().unwrap());
+    let shutdown = CancellationToken::new();
+    let t = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::signal::ctrl_c().await.unwrap();
+        t.cancel();
+    });
+    let m = keyward_telemetry::Metrics::new().unwrap();
+    keyward_api_gateway::run(&platform, &cfg, m, shutdown)
+        .await
+        .unwrap();
+}
+
+/// Stops the gateway process when the bench ends (also on a panic).
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 async fn gateway(mock_url: String) {
     let mut tp = TestPlatform::new(&[
         (ServiceName::ApiGateway, &keyward_api_gateway::MIGRATOR),
@@ -150,18 +198,19 @@ async fn gateway(mock_url: String) {
         |_batch: Vec<Message>| async { Ok::<_, String>(Handled::Commit) },
     ));
 
-    // The gateway.
+    // The gateway, in its own process.
     let port = free_port();
-    let mut cfg = keyward_api_gateway::Config::with_http(&format!("127.0.0.1:{port}"));
-    cfg.jwt_secret = Some("bench-jwt-secret-0123456789abcdef0123456789".into());
-    cfg.vkey_pepper = Some("bench-vkey-pepper-0123456789abcdef012345678".into());
-    cfg.totp_key = Some("1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into());
-    cfg.auth.policy_poll_ms = 100;
-    let (p, c, t) = (tp.platform.clone(), cfg.clone(), shutdown.clone());
-    tokio::spawn(async move {
-        let m = keyward_telemetry::Metrics::new().unwrap();
-        keyward_api_gateway::run(&p, &c, m, t).await
-    });
+    let cfg = gateway_config(port);
+    let child = Command::new(std::env::current_exe().unwrap())
+        .arg("gateway-only")
+        .env("KW_BENCH_DB", &tp.db.name)
+        .env("KW_BENCH_NS", &tp.platform.broker.namespace)
+        .env("KW_BENCH_VAULT", &vault_url)
+        .env("KW_BENCH_COST", &cost_url)
+        .env("KW_BENCH_PORT", port.to_string())
+        .spawn()
+        .unwrap();
+    let gateway = Reap(child);
     let base = format!("http://127.0.0.1:{port}");
     wait_ok(&http, &format!("{base}/livez")).await;
 
@@ -253,7 +302,7 @@ async fn gateway(mock_url: String) {
     assert_eq!(status, 200, "warm-up request: {text}");
     println!("URL={base}");
     println!("KEY={key}");
-    println!("PID={}", std::process::id());
+    println!("PID={}", gateway.0.id());
     println!("READY");
     tokio::signal::ctrl_c().await.unwrap();
     shutdown.cancel();
@@ -270,6 +319,11 @@ fn main() {
             let port = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(18_080);
             mock(port).unwrap();
         }
+        Some("gateway-only") => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(gateway_only()),
         Some("gateway") => {
             let mock_url = args
                 .get(1)

@@ -130,6 +130,9 @@ impl Gw {
             );
         }
         let mut tp = TestPlatform::new(&migrators).await;
+        // Up to seven services share the two cores with another such test: a 2 s wait for a
+        // pooled connection (the production default) timed out once under that load (a 503).
+        tp.platform.database.acquire_timeout_ms = 15_000;
         let shutdown = CancellationToken::new();
         // The real vault, for `/provider-keys`.
         let (vh, vg) = (free_port(), free_port());

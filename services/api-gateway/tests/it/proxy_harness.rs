@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyward_api_gateway::proxy::{BreakerConfig, InMemoryBudgets, Options};
+use keyward_bus::events::usage_events;
 use keyward_bus::topology::USAGE_INGEST;
 use keyward_bus::{Broker, ConsumerOptions, Handled, Message, consume};
 use keyward_core::ServiceName;
@@ -15,7 +16,6 @@ use keyward_providers::Provider;
 use keyward_telemetry::IdentityInjector;
 use keyward_testkit::mock_providers::MockProviders;
 use keyward_testkit::{Gate, TestPlatform, eventually, free_port};
-use prost::Message as _;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
@@ -301,7 +301,7 @@ async fn start_usage_tap(
                 for m in batch {
                     u.lock()
                         .unwrap()
-                        .push(UsageEvent::decode(m.data.as_slice()).unwrap());
+                        .extend(usage_events(m.schema.as_deref(), &m.data).unwrap());
                 }
                 Ok::<_, String>(Handled::Commit)
             }

@@ -166,9 +166,10 @@ async fn proxy_broker_outage_loses_no_usage_event() {
     let send = async |n: usize, ids: &mut HashSet<String>| {
         for _ in 0..n {
             let r = px.post("/v1/chat/completions", &key, &chat(16)).await;
-            assert_eq!(r.status(), 200);
+            let (status, headers) = (r.status(), r.headers().clone());
+            assert_eq!(status, 200, "{}", r.text().await.unwrap_or_default());
             ids.insert(
-                r.headers()["x-keyward-request-id"]
+                headers["x-keyward-request-id"]
                     .to_str()
                     .unwrap()
                     .to_string(),
