@@ -79,18 +79,32 @@ export async function until(what, fn, timeoutMs, everyMs = 250) {
 }
 
 /**
- * A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it; it is released at once).
+ * A free TCP port on 127.0.0.1, never the same twice in this process. Ports come from
+ * 20000–31999, below Linux's ephemeral range (32768–60999): a port found free there is not taken,
+ * before keyward binds it, as the local port of an outgoing connection or of a listener on port 0
+ * (the mock provider's). Asking the kernel for port 0 could hand out one port twice, and keyward
+ * refuses a configuration where two services share a port.
  * @returns {Promise<number>}
  */
-export function freePort() {
-  return new Promise((res, rej) => {
+export async function freePort() {
+  for (let i = 0; i < PORT_SPAN; i++) {
+    const port = PORT_BASE + ((portStart + portNext++) % PORT_SPAN);
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port in 127.0.0.1:${PORT_BASE}–${PORT_BASE + PORT_SPAN - 1}`);
+}
+const PORT_BASE = 20_000;
+const PORT_SPAN = 12_000;
+const portStart = Math.floor(Math.random() * PORT_SPAN);
+let portNext = 0;
+
+/** Whether 127.0.0.1:`port` can be listened on now. */
+function canBind(port) {
+  return new Promise((res) => {
     const s = createServer();
     s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
 }
 
@@ -238,8 +252,18 @@ export async function startKeyward({ env, gateway, logPath }) {
     180_000,
     500,
   ).catch((e) => {
-    throw new Error(exited !== null ? `keyward exited (${exited}); see ${logPath}` : e.message);
+    const why = exited !== null ? `keyward exited (${exited}); see ${logPath}` : e.message;
+    throw new Error(`${why}\n--- last lines of ${logPath} ---\n${tail(logPath, 30)}`);
   });
+}
+
+/** The last `n` lines of the file at `path` (or why it could not be read). */
+function tail(path, n) {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch (e) {
+    return `(${e.message})`;
+  }
 }
 
 /**

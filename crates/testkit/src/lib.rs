@@ -194,12 +194,36 @@ pub fn attached_platform(
     (platform, spool)
 }
 
-/// A free TCP port on 127.0.0.1.
+/// Where [`free_port`] hands out ports: below Linux's ephemeral range (32768–60999 by default),
+/// so that a port found free is not taken, before the server binds it, as the local port of some
+/// outgoing connection (a pooled PostgreSQL or AMQP connection of a test running beside).
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free TCP port on 127.0.0.1, never the same twice in one process.
+///
+/// Each process walks [`TEST_PORTS`] from its own random start and skips ports that are in use,
+/// so tests running side by side rarely even try the same port, and a port handed out is not
+/// handed out again to the same test (asking the kernel for port 0 can give one just closed).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static START: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let start = *START.get_or_init(|| {
+        let seed = RandomState::new().hash_one((std::process::id(), std::time::SystemTime::now()));
+        (seed % u64::from(span)) as u32
+    });
+    (0..span)
+        .find_map(|_| {
+            let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+            let port = TEST_PORTS.start + offset as u16;
+            std::net::TcpListener::bind(("127.0.0.1", port))
+                .is_ok()
+                .then_some(port)
+        })
+        .expect("a free port in 127.0.0.1:20000..32000")
 }
 
 /// A minimal temporary directory (removed on drop) so testkit needs no extra crate.
