@@ -24,6 +24,10 @@ pub struct Outgoing {
     /// The event id; consumers deduplicate on it.
     pub message_id: String,
     pub payload: Vec<u8>,
+    /// Encoded here from a typed message ([`Outgoing::proto`]), so known to decode as `schema`.
+    /// False for raw payloads and for messages read back from the spool: those are checked
+    /// before they may join a batch ([`crate::events::coalesce_usage`]).
+    pub typed: bool,
 }
 
 impl Outgoing {
@@ -41,6 +45,7 @@ impl Outgoing {
             schema: schema.to_string(),
             message_id,
             payload: msg.encode_to_vec(),
+            typed: true,
         }
     }
 }
@@ -280,14 +285,46 @@ impl Worker {
     }
 
     /// Publishes every message and waits for each confirm. One result per message.
+    ///
+    /// When the broker answers that an exchange does not exist (deleted by an operator, or a
+    /// test namespace's auto-delete exchange whose last binding went), the exchanges are declared
+    /// again on a new channel and the messages that failed are published once more.
     async fn publish_all(&mut self, msgs: &[Outgoing]) -> Vec<Result<()>> {
+        let (mut results, missing_exchange) = self.publish_once(msgs).await;
+        if !missing_exchange {
+            return results;
+        }
+        let redeclared = match self.channel().await {
+            Ok(ch) => self.broker.topology().declare_exchanges(&ch).await,
+            Err(_) => return results,
+        };
+        if let Err(e) = redeclared {
+            self.channel = None;
+            tracing::warn!(error = %crate::describe(&e), "exchanges could not be declared again");
+            return results;
+        }
+        tracing::warn!("an exchange was missing; declared the exchanges again");
+        let failed: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i].is_err())
+            .collect();
+        let retry: Vec<Outgoing> = failed.iter().map(|&i| msgs[i].clone()).collect();
+        let (again, _) = self.publish_once(&retry).await;
+        for (i, r) in failed.into_iter().zip(again) {
+            results[i] = r;
+        }
+        results
+    }
+
+    /// One pass of [`Self::publish_all`]; also says whether an exchange was missing (404).
+    async fn publish_once(&mut self, msgs: &[Outgoing]) -> (Vec<Result<()>>, bool) {
         let ch = match self.channel().await {
             Ok(ch) => ch,
             Err(e) => {
-                return msgs
+                let results = msgs
                     .iter()
                     .map(|_| Err(Error::Unavailable(e.to_string())))
                     .collect();
+                return (results, false);
             }
         };
         let topology = self.broker.topology().clone();
@@ -306,10 +343,15 @@ impl Worker {
             pending.push(sent);
         }
         let mut results = Vec::with_capacity(msgs.len());
+        let mut missing_exchange = false;
+        let mut lapin_error = |e: lapin::Error| {
+            missing_exchange |= is_not_found(&e);
+            Err(Error::from(e))
+        };
         let deadline = tokio::time::Instant::now() + self.opts.confirm_timeout;
         for p in pending {
             let res = match p {
-                Err(e) => Err(Error::from(e)),
+                Err(e) => lapin_error(e),
                 Ok(confirm) => match tokio::time::timeout_at(deadline, confirm).await {
                     Ok(Ok(Confirmation::Ack(None))) => Ok(()),
                     Ok(Ok(Confirmation::Ack(Some(_)))) => {
@@ -319,7 +361,7 @@ impl Worker {
                     Ok(Ok(Confirmation::NotRequested)) => {
                         Err(Error::NotConfirmed("confirms off".into()))
                     }
-                    Ok(Err(e)) => Err(Error::from(e)),
+                    Ok(Err(e)) => lapin_error(e),
                     Err(_) => Err(Error::NotConfirmed("confirm timed out".into())),
                 },
             };
@@ -328,8 +370,18 @@ impl Worker {
         if results.iter().any(Result::is_err) {
             self.channel = None;
         }
-        results
+        (results, missing_exchange)
     }
+}
+
+/// The broker's 404 channel error: the exchange published to does not exist.
+fn is_not_found(e: &lapin::Error) -> bool {
+    use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+    matches!(
+        e.kind(),
+        lapin::ErrorKind::ProtocolError(p)
+            if matches!(p.kind(), AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND))
+    )
 }
 
 fn properties(m: &Outgoing) -> BasicProperties {

@@ -26,6 +26,7 @@ fn msg(i: usize) -> Outgoing {
         schema: "keyward.v1.UsageEvent".into(),
         message_id: format!("m-{i:05}"),
         payload: format!("payload {i}").into_bytes(),
+        typed: false,
     }
 }
 
@@ -204,4 +205,55 @@ async fn an_unreachable_broker_fails_closed_or_spools_and_replays_in_order() {
     })
     .await
     .expect("spool drained");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_exchange_is_declared_again_by_the_publisher() {
+    // In a test namespace the exchanges auto-delete with their last binding; in production an
+    // operator may delete one. A fail-closed publish must not fail for good after that.
+    let rig = rig(None);
+    let broker = start_broker(&rig, vec![]);
+    broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let publisher = start_publisher(&rig, &broker);
+    publisher.publish_confirmed(msg(0)).await.unwrap();
+    let exchange = broker.topology().name(USAGE);
+    let ch = broker.connection().unwrap().create_channel().await.unwrap();
+    ch.exchange_delete(
+        exchange.as_str().into(),
+        lapin::options::ExchangeDeleteOptions::default(),
+    )
+    .await
+    .unwrap();
+    // The exchange is gone: declaring it passively fails (and closes that channel).
+    let probe = broker.connection().unwrap().create_channel().await.unwrap();
+    let passive = lapin::options::ExchangeDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let gone = probe
+        .exchange_declare(
+            exchange.as_str().into(),
+            lapin::ExchangeKind::Direct,
+            passive,
+            lapin::types::FieldTable::default(),
+        )
+        .await;
+    assert!(gone.is_err(), "the exchange was deleted");
+    publisher
+        .publish_confirmed(msg(1))
+        .await
+        .expect("the publisher declared the exchange again and published");
+    let check = broker.connection().unwrap().create_channel().await.unwrap();
+    check
+        .exchange_declare(
+            exchange.as_str().into(),
+            lapin::ExchangeKind::Direct,
+            passive,
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .expect("the exchange exists again");
 }
