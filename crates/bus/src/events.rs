@@ -49,8 +49,10 @@ pub fn usage_message(event: &UsageEvent) -> Outgoing {
 /// its own message id, and never a whole batch with it.
 pub fn coalesce_usage(msgs: Vec<Outgoing>, max: usize) -> Vec<Outgoing> {
     let max = max.max(1);
-    let batchable =
-        |m: &Outgoing| m.schema == schema::USAGE_EVENT && UsageEvent::decode(&*m.payload).is_ok();
+    // Messages built from a typed event are known good; only raw ones are decoded to check.
+    let batchable = |m: &Outgoing| {
+        m.schema == schema::USAGE_EVENT && (m.typed || UsageEvent::decode(&*m.payload).is_ok())
+    };
     let singles = msgs
         .iter()
         .filter(|m| m.schema == schema::USAGE_EVENT)
@@ -79,6 +81,7 @@ pub fn coalesce_usage(msgs: Vec<Outgoing>, max: usize) -> Vec<Outgoing> {
             schema: schema::USAGE_BATCH.to_string(),
             message_id: format!("batch-{}", first.message_id),
             payload,
+            typed: true,
         });
     }
     out
@@ -172,11 +175,14 @@ mod tests {
     fn usage_events_coalesce_into_batches_that_decode_to_the_same_events() {
         let events: Vec<UsageEvent> = (0..7).map(event).collect();
         let mut msgs: Vec<Outgoing> = events.iter().map(usage_message).collect();
+        // As read back from the spool: checked by decoding, and good, so it joins a batch.
+        msgs[1].typed = false;
         let other = audit_message(&AuditEvent::default());
         msgs.insert(3, other.clone());
         let mut garbage = usage_message(&event(99));
         garbage.payload = vec![0xff, 0xff, 0xff];
         garbage.message_id = "garbage".into();
+        garbage.typed = false;
         msgs.insert(5, garbage.clone());
         let out = coalesce_usage(msgs, 3);
         // The audit message and the undecodable one first, then batches of 3, 3 and a single 1.

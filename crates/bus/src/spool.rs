@@ -188,6 +188,7 @@ fn decode(mut buf: &[u8]) -> Option<Outgoing> {
         schema,
         message_id,
         payload,
+        typed: false,
     })
 }
 
@@ -202,6 +203,7 @@ mod tests {
             schema: "keyward.v1.UsageEvent".into(),
             message_id: format!("id-{i}"),
             payload: vec![i as u8; (i % 7) as usize],
+            typed: false,
         }
     }
 

@@ -29,6 +29,8 @@ pub async fn relay_once(pool: &PgPool, publisher: &Publisher) -> Result<usize, S
             schema: DOMAIN_EVENT.to_owned(),
             message_id: event_id.to_string(),
             payload,
+            // Bytes from the outbox table, not encoded by this process.
+            typed: false,
         };
         if let Err(e) = publisher.publish_confirmed(msg).await {
             tracing::warn!(error = %e, "budget event not confirmed; will retry");

@@ -133,6 +133,7 @@ async fn invalid_messages_are_kept_aside_and_do_not_block_the_queue() {
         schema: keyward_bus::events::schema::AUDIT_EVENT.into(),
         message_id: "garbage-1".into(),
         payload: vec![0xff, 0x01, 0x02],
+        typed: false,
     };
     eventually(Duration::from_secs(20), || {
         let (p, e) = (publisher.clone(), bad.clone());

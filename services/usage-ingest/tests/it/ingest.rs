@@ -138,6 +138,7 @@ async fn a_failed_commit_is_rolled_back_and_redelivery_counts_once() {
             schema: USAGE_EVENT.into(),
             message_id: "garbage-1".into(),
             payload: vec![0xff, 0xff, 0xff],
+            typed: false,
         })
         .unwrap();
     let mut invalid = world.event(999, now);
