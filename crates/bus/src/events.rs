@@ -125,6 +125,7 @@ pub fn domain_kind(event: &DomainEvent) -> &'static str {
         Some(Payload::KeyAccessAnomaly(_)) => "key.access_anomaly",
         Some(Payload::KeyRevoked(_)) => "key.revoked",
         Some(Payload::KeyRotated(_)) => "key.rotated",
+        Some(Payload::KeyUpdated(_)) => "key.updated",
         Some(Payload::BudgetThreshold(_)) => "budget.threshold",
         Some(Payload::BudgetExhausted(_)) => "budget.exhausted",
         Some(Payload::BudgetReset(_)) => "budget.reset",

@@ -359,6 +359,7 @@ pub fn evaluate(event: &DomainEvent, org: Uuid, rules: &[Rule]) -> (Vec<Signal>,
         ),
         Some(
             Payload::VirtualKeyChanged(_)
+            | Payload::KeyUpdated(_)
             | Payload::PolicyChanged(_)
             | Payload::ModelAliasChanged(_),
         )

@@ -255,7 +255,7 @@ pub fn api() -> Api {
             vkeys::get,
         )
         .route(
-            patch,
+            patch.clone(),
             "/api/v1/virtual-keys/{id}",
             Perm(R::VirtualKeys, A::Write),
             vkeys::update,
@@ -289,6 +289,12 @@ pub fn api() -> Api {
             "/api/v1/provider-keys/{id}",
             Perm(R::ProviderKeys, A::Read),
             pk::get,
+        )
+        .route(
+            patch,
+            "/api/v1/provider-keys/{id}",
+            Perm(R::ProviderKeys, A::Write),
+            pk::update,
         )
         .route(
             delete,

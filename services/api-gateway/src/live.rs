@@ -203,6 +203,7 @@ pub fn to_live(key: &str, e: &DomainEvent) -> Option<LiveEvent> {
         Payload::KeyAccessAnomaly(k) => json!({"key_id": k.key_id, "window": k.window,
             "count": k.count, "threshold": k.threshold}),
         Payload::KeyRevoked(k) => json!({"key_id": k.key_id}),
+        Payload::KeyUpdated(k) => json!({"key_id": k.key_id}),
         Payload::KeyRotated(k) => {
             json!({"key_id": k.key_id, "grace_until": ts(k.grace_until.as_ref())})
         }

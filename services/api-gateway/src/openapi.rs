@@ -30,7 +30,7 @@ use crate::handlers::{
         roles::list_assignments, roles::create_assignment, roles::delete_assignment,
         vkeys::list, vkeys::create, vkeys::get, vkeys::update, vkeys::rotate, vkeys::revoke,
         provider_keys::list, provider_keys::create, provider_keys::get, provider_keys::delete,
-        provider_keys::validate, provider_keys::rotate, provider_keys::revoke,
+        provider_keys::validate, provider_keys::rotate, provider_keys::revoke, provider_keys::update,
         audit_trail::access_log, audit_trail::query, audit_trail::verify, audit_trail::export,
         crate::live::stream,
         usage::breakdown, usage::timeseries, usage::top, usage::events,

@@ -496,6 +496,78 @@ impl Vault {
         self.end(r, "revoked", "revoke").await
     }
 
+    /// `Update`: a key's name, routing (priority, weight) or rotation period; never its secret.
+    /// Audited with what changed; `key.updated` tells gateways to drop what they cached of it.
+    pub async fn update(&self, r: &pb::UpdateKeyRequest) -> Result<KeyRow> {
+        let org = parse_id("org_id", &r.org_id)?;
+        let id = parse_id("key_id", &r.key_id)?;
+        let name = match r.name.as_deref().map(str::trim) {
+            Some(n) if n.is_empty() || n.len() > 200 => {
+                return Err(VaultError::Invalid(
+                    "name must be 1 to 200 characters".into(),
+                ));
+            }
+            other => other,
+        };
+        let weight = match r.weight {
+            Some(0) => {
+                return Err(VaultError::Invalid(format!(
+                    "weight must be 1 to {MAX_WEIGHT}"
+                )));
+            }
+            Some(w) => Some(key_weight(w)?),
+            None => None,
+        };
+        let days = match r.rotation_period_days {
+            Some(d @ 1..=3650) => Some(
+                i32::try_from(d).map_err(|_| VaultError::Invalid("rotation_period_days".into()))?,
+            ),
+            Some(_) => {
+                return Err(VaultError::Invalid(
+                    "rotation_period_days must be 1 to 3650".into(),
+                ));
+            }
+            None => None,
+        };
+        if name.is_none() && r.priority.is_none() && weight.is_none() && days.is_none() {
+            return Err(VaultError::Invalid(
+                "nothing to change: set name, priority, weight or rotation_period_days".into(),
+            ));
+        }
+        let before = store::get(&self.pool, org, id)
+            .await?
+            .ok_or(VaultError::NotFound)?;
+        if before.status == "deleted" {
+            return Err(VaultError::NotFound);
+        }
+        let after = store::update_meta(&self.pool, org, id, name, r.priority, weight, days)
+            .await?
+            .ok_or(VaultError::NotFound)?;
+        self.domain_event(
+            org,
+            pb::domain_event::Payload::KeyUpdated(pb::KeyUpdated {
+                key_id: id.to_string(),
+            }),
+        );
+        let routing = |k: &KeyRow| {
+            serde_json::json!({"name": k.name, "priority": k.priority, "weight": k.weight,
+                               "rotation_period_days": k.rotation_period_days})
+            .to_string()
+        };
+        let mut event = audit::event(
+            r.ctx.as_ref(),
+            &r.org_id,
+            "update",
+            &r.key_id,
+            "success",
+            "",
+        );
+        event.before_json = routing(&before);
+        event.after_json = routing(&after);
+        self.audit(event).await;
+        Ok(after)
+    }
+
     /// `Delete`: crypto-erase every version; only metadata remains.
     pub async fn delete(&self, r: &pb::KeyRef) -> Result<KeyRow> {
         self.end(r, "deleted", "delete").await

@@ -175,6 +175,16 @@ impl VaultService for VaultGrpc {
         }))
     }
 
+    async fn update(
+        &self,
+        req: Request<pb::UpdateKeyRequest>,
+    ) -> Result<Response<pb::UpdateKeyResponse>, Status> {
+        let k = self.vault.update(req.get_ref()).await.map_err(status)?;
+        Ok(Response::new(pb::UpdateKeyResponse {
+            key: Some(metadata(&k)),
+        }))
+    }
+
     async fn delete(
         &self,
         req: Request<pb::KeyRef>,

@@ -350,6 +350,36 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Sets the given fields of a key (`None` keeps a field); the updated row, or `None` when the
+/// org has no such key.
+pub async fn update_meta(
+    pool: &PgPool,
+    org: Uuid,
+    id: Uuid,
+    name: Option<&str>,
+    priority: Option<i32>,
+    weight: Option<i32>,
+    rotation_period_days: Option<i32>,
+) -> sqlx::Result<Option<KeyRow>> {
+    let updated = sqlx::query(
+        "UPDATE secrets SET name = COALESCE($3, name), priority = COALESCE($4, priority), \
+         weight = COALESCE($5, weight), rotation_period_days = COALESCE($6, rotation_period_days), \
+         updated_at = now() WHERE org_id = $1 AND id = $2 AND status <> 'deleted'",
+    )
+    .bind(org)
+    .bind(id)
+    .bind(name)
+    .bind(priority)
+    .bind(weight)
+    .bind(rotation_period_days)
+    .execute(pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    get(pool, org, id).await
+}
+
 /// Records a validation result.
 pub async fn set_health(pool: &PgPool, id: Uuid, health: &str, message: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE secrets SET health = $2, health_message = $3, last_validated_at = now() WHERE id = $1")

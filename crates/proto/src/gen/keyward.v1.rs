@@ -118,7 +118,7 @@ pub struct DomainEvent {
     pub org_id: ::prost::alloc::string::String,
     #[prost(
         oneof = "domain_event::Payload",
-        tags = "10, 11, 12, 13, 14, 15, 16, 20, 21, 22, 30, 31, 32"
+        tags = "10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 30, 31, 32"
     )]
     pub payload: ::core::option::Option<domain_event::Payload>,
 }
@@ -141,6 +141,8 @@ pub mod domain_event {
         KeyRevoked(super::KeyRevoked),
         #[prost(message, tag = "16")]
         KeyRotated(super::KeyRotated),
+        #[prost(message, tag = "17")]
+        KeyUpdated(super::KeyUpdated),
         #[prost(message, tag = "20")]
         BudgetThreshold(super::BudgetThreshold),
         #[prost(message, tag = "21")]
@@ -219,6 +221,13 @@ pub struct KeyRotated {
     pub key_id: ::prost::alloc::string::String,
     #[prost(message, optional, tag = "2")]
     pub grace_until: ::core::option::Option<::prost_types::Timestamp>,
+}
+/// A key's name or routing (priority, weight) changed; its secret did not.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct KeyUpdated {
+    #[prost(string, tag = "1")]
+    pub key_id: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1250,6 +1259,33 @@ pub struct RotateKeyResponse {
     #[prost(message, optional, tag = "2")]
     pub validation: ::core::option::Option<ValidationResult>,
 }
+/// Changes a key's name and routing without touching its secret. Unset fields stay as they are.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateKeyRequest {
+    #[prost(message, optional, tag = "1")]
+    pub ctx: ::core::option::Option<RequestContext>,
+    #[prost(string, tag = "2")]
+    pub org_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub key_id: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "4")]
+    pub name: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(int32, optional, tag = "5")]
+    pub priority: ::core::option::Option<i32>,
+    /// 1–1000.
+    #[prost(uint32, optional, tag = "6")]
+    pub weight: ::core::option::Option<u32>,
+    /// 1–3650.
+    #[prost(uint32, optional, tag = "7")]
+    pub rotation_period_days: ::core::option::Option<u32>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct UpdateKeyResponse {
+    #[prost(message, optional, tag = "1")]
+    pub key: ::core::option::Option<KeyMetadata>,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct RevokeKeyResponse {
@@ -1732,6 +1768,30 @@ pub mod vault_service_client {
                 .insert(GrpcMethod::new("keyward.v1.VaultService", "Revoke"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn update(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UpdateKeyRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UpdateKeyResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/keyward.v1.VaultService/Update",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("keyward.v1.VaultService", "Update"));
+            self.inner.unary(req, path, codec).await
+        }
         pub async fn delete(
             &mut self,
             request: impl tonic::IntoRequest<super::KeyRef>,
@@ -1948,6 +2008,13 @@ pub mod vault_service_server {
             request: tonic::Request<super::KeyRef>,
         ) -> std::result::Result<
             tonic::Response<super::RevokeKeyResponse>,
+            tonic::Status,
+        >;
+        async fn update(
+            &self,
+            request: tonic::Request<super::UpdateKeyRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UpdateKeyResponse>,
             tonic::Status,
         >;
         async fn delete(
@@ -2321,6 +2388,51 @@ pub mod vault_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = RevokeSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/keyward.v1.VaultService/Update" => {
+                    #[allow(non_camel_case_types)]
+                    struct UpdateSvc<T: VaultService>(pub Arc<T>);
+                    impl<
+                        T: VaultService,
+                    > tonic::server::UnaryService<super::UpdateKeyRequest>
+                    for UpdateSvc<T> {
+                        type Response = super::UpdateKeyResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UpdateKeyRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as VaultService>::update(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UpdateSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

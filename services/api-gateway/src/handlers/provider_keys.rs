@@ -148,6 +148,25 @@ pub struct RotateProviderKey {
     pub validate: Option<bool>,
 }
 
+/// Changes to a key's name and routing; the secret is changed by `rotate`. Absent fields stay.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProviderKey {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// -1000 to 1000.
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// 1 to 1000.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub weight: Option<u32>,
+    /// Days after which the key is reported due for rotation (1 to 3650).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub rotation_period_days: Option<u32>,
+}
+
 /// Metadata of a stored key (never the secret).
 #[derive(Serialize, ToSchema)]
 pub struct ProviderKey {
@@ -349,6 +368,20 @@ fn check_base_url(url: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
+fn check_priority(priority: i32) -> ApiResult<i32> {
+    if !(-1000..=1000).contains(&priority) {
+        return Err(ApiError::invalid("priority", "must be -1000 to 1000"));
+    }
+    Ok(priority)
+}
+
+fn check_weight(weight: u32) -> ApiResult<u32> {
+    if !(1..=1000).contains(&weight) {
+        return Err(ApiError::invalid("weight", "must be 1 to 1000"));
+    }
+    Ok(weight)
+}
+
 fn no_store(mut b: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
     b.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
     b
@@ -406,14 +439,8 @@ pub async fn create(
         crate::domain::vkeys::resolve_scope(&state, c, input.scope.unwrap_or_default()).await?;
     ensure_target(&state, c, Resource::ProviderKeys, scope.team_id)?;
     let base_url = check_base_url(input.base_url)?;
-    let priority = input.priority.unwrap_or(0);
-    if !(-1000..=1000).contains(&priority) {
-        return Err(ApiError::invalid("priority", "must be -1000 to 1000"));
-    }
-    let weight = input.weight.unwrap_or(100);
-    if !(1..=1000).contains(&weight) {
-        return Err(ApiError::invalid("weight", "must be 1 to 1000"));
-    }
+    let priority = check_priority(input.priority.unwrap_or(0))?;
+    let weight = check_weight(input.weight.unwrap_or(100))?;
     let secret = input.secret.material("secret", input.provider)?;
     let r = state
         .vault
@@ -452,6 +479,63 @@ pub async fn create(
 pub async fn get(state: web::Data<AppState>, ctx: Ctx, id: PathId) -> ApiResult<HttpResponse> {
     let c = ctx.signed_in()?;
     Ok(HttpResponse::Ok().json(fetch(&state, &ctx, c, id.0).await?))
+}
+
+#[utoipa::path(operation_id = "update_provider_key", patch, path = "/api/v1/provider-keys/{id}", tag = "provider-keys", params(("id" = Uuid, Path)),
+    request_body = UpdateProviderKey, security(("bearer" = [])),
+    responses((status = 200, body = ProviderKey), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: PathId,
+    body: Json<UpdateProviderKey>,
+) -> ApiResult<HttpResponse> {
+    let c = ctx.signed_in()?;
+    let input = body.0;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| check_name("name", n))
+        .transpose()?;
+    let priority = input.priority.map(check_priority).transpose()?;
+    let weight = input.weight.map(check_weight).transpose()?;
+    if let Some(days) = input.rotation_period_days
+        && !(1..=3650).contains(&days)
+    {
+        return Err(ApiError::invalid(
+            "rotation_period_days",
+            "must be 1 to 3650",
+        ));
+    }
+    if name.is_none()
+        && priority.is_none()
+        && weight.is_none()
+        && input.rotation_period_days.is_none()
+    {
+        return Err(ApiError::invalid(
+            "",
+            "nothing to change: send name, priority, weight or rotation_period_days",
+        ));
+    }
+    fetch_for_write(&state, &ctx, c, id.0).await?;
+    let r = state
+        .vault
+        .clone()
+        .update(pb::UpdateKeyRequest {
+            ctx: Some(request_ctx(&ctx, c)),
+            org_id: c.org_id.to_string(),
+            key_id: id.0.to_string(),
+            name,
+            priority,
+            weight,
+            rotation_period_days: input.rotation_period_days,
+        })
+        .await
+        .map_err(|s| vault_error(&s))?
+        .into_inner();
+    let key = r.key.ok_or_else(|| ApiError::internal(&"vault: no key"))?;
+    Ok(HttpResponse::Ok().json(ProviderKey::from(key)))
 }
 
 #[utoipa::path(operation_id = "delete_provider_key", delete, path = "/api/v1/provider-keys/{id}", tag = "provider-keys", params(("id" = Uuid, Path)), security(("bearer" = [])),

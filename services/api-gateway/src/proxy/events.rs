@@ -1,7 +1,7 @@
 //! Cache invalidation: a private per-instance queue on `keyward.events` (every replica sees every
 //! event) drops virtual keys on `virtual_key.changed`, an org's model aliases on
-//! `model_alias.changed` and provider secrets on `key.revoked` / `key.rotated`, and hands `budget.*` to the budget source (block on exhausted, unblock on
-//! reset). On every (re)connection both caches are cleared and budgets reloaded, since events
+//! `model_alias.changed` and provider secrets on `key.revoked` / `key.rotated` / `key.updated`,
+//! and hands `budget.*` to the budget source (block on exhausted, unblock on reset). On every (re)connection both caches are cleared and budgets reloaded, since events
 //! published while this replica was disconnected are lost to it; the TTLs are the last safety net.
 
 use std::convert::Infallible;
@@ -18,11 +18,12 @@ use uuid::Uuid;
 use super::ProxyState;
 
 /// The routing keys the proxy listens to.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 8] = [
     "virtual_key.changed",
     "model_alias.changed",
     "key.revoked",
     "key.rotated",
+    "key.updated",
     "budget.exhausted",
     "budget.reset",
     "budget.threshold",
@@ -44,6 +45,8 @@ pub fn apply(state: &ProxyState, event: &DomainEvent) {
         }
         Some(Payload::KeyRevoked(k)) => state.secrets.drop_key(&k.key_id),
         Some(Payload::KeyRotated(k)) => state.secrets.drop_key(&k.key_id),
+        // Its routing changed: cached scopes that hold it as primary or candidate go.
+        Some(Payload::KeyUpdated(k)) => state.secrets.drop_key(&k.key_id),
         Some(
             Payload::BudgetExhausted(_) | Payload::BudgetReset(_) | Payload::BudgetThreshold(_),
         ) => state.budgets.on_event(event),

@@ -222,6 +222,13 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
             ("grace_seconds", json!("soon")),
         ),
         (
+            "PATCH",
+            format!("/api/v1/provider-keys/{pk}"),
+            json!({"weight": 200}),
+            vec![],
+            ("weight", json!("heavy")),
+        ),
+        (
             "POST",
             format!("/api/v1/provider-keys/{pk}/validate"),
             json!({}),
@@ -424,6 +431,32 @@ async fn bad_input_on_every_endpoint_is_refused_and_changes_nothing() {
         expect(&r, 400, Some(field), &format!("POST {path} {body}"));
         checked += 1;
     }
+    // A provider key's routing: out-of-range values name their field; an empty change is refused.
+    let pk_path = format!("/api/v1/provider-keys/{pk}");
+    for (body, field) in [
+        (json!({"weight": 0}), Some("weight")),
+        (json!({"weight": 1001}), Some("weight")),
+        (json!({"priority": 1001}), Some("priority")),
+        (
+            json!({"rotation_period_days": 0}),
+            Some("rotation_period_days"),
+        ),
+        (json!({"name": " "}), Some("name")),
+        (json!({}), None),
+    ] {
+        let r = gw.req("PATCH", &pk_path, token, Some(body.clone())).await;
+        expect(&r, 400, field, &format!("PATCH {pk_path} {body}"));
+        checked += 1;
+    }
+    let unchanged = gw.req("GET", &pk_path, token, None).await.body;
+    assert_eq!(
+        (
+            &unchanged["name"],
+            &unchanged["weight"],
+            &unchanged["priority"]
+        ),
+        (&json!("pk0"), &json!(100), &json!(0))
+    );
 
     // Ids and queries.
     for route in keyward_api_gateway::app::api().table().routes {

@@ -318,6 +318,13 @@ const CASES: &[(&str, &str, Need, &[u16], Other)] = &[
         Other::NotFound,
     ),
     (
+        "PATCH",
+        "/api/v1/provider-keys/{id}",
+        P("provider_keys", "write"),
+        &[200],
+        Other::NotFound,
+    ),
+    (
         "DELETE",
         "/api/v1/provider-keys/{id}",
         P("provider_keys", "write"),
@@ -889,9 +896,11 @@ async fn prepare(
             let id = gw
                 .create(o, "/api/v1/provider-keys", provider_key_body(None))
                 .await;
-            let body = p_path.ends_with("/rotate").then(
-                || json!({"secret": format!("sk-rotated-{}-0123456789abcdef0123", uniq("s"))}),
-            );
+            let body = if p_path.ends_with("/rotate") {
+                Some(json!({"secret": format!("sk-rotated-{}-0123456789abcdef0123", uniq("s"))}))
+            } else {
+                (method == "PATCH").then(|| json!({"weight": 250, "priority": 3}))
+            };
             (p(&id), body)
         }
         (_, p_path)

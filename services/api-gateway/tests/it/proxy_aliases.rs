@@ -293,3 +293,57 @@ async fn proxy_weighted_routing_shares_traffic_by_weight_and_still_fails_over() 
     .await;
     assert_eq!(got["weight"], 300);
 }
+
+/// Changing a key's routing over the REST API takes effect on the proxy at once: the vault's
+/// `key.updated` drops the gateway's cached pick, so the next requests go to the new primary
+/// (well before the 60 s secret-cache TTL), and the secret itself is untouched.
+#[tokio::test]
+async fn proxy_follows_a_routing_change_made_over_the_rest_api() {
+    let px = Px::start().await;
+    let first = fixture_key(Provider::OpenAi, KeyKind::Valid);
+    let second = "sk-proj-secondKEY00000000000000000000000000000000000000000000000";
+    px.store_key(Provider::OpenAi, &first, 1).await;
+    let second_id = px.store_key(Provider::OpenAi, second, 0).await;
+    let (_, key) = px.vkey(json!({"name": "reroute"})).await;
+    let send = async || {
+        let r = px
+            .post("/v1/chat/completions", &key, &chat("gpt-4o-mini"))
+            .await;
+        assert_eq!(r.status(), 200);
+    };
+    for _ in 0..5 {
+        send().await;
+    }
+    assert_eq!(px.mock.request_count_for_key(Provider::OpenAi, second), 0);
+
+    let (status, v) = rest(
+        &px,
+        "PATCH",
+        &format!("/api/v1/provider-keys/{second_id}"),
+        &px.access,
+        Some(json!({"priority": 2, "weight": 700, "name": "now primary"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (&v["priority"], &v["weight"], &v["name"], &v["version"]),
+        (&json!(2), &json!(700), &json!("now primary"), &json!(1))
+    );
+    let moved = keyward_testkit::eventually(Duration::from_secs(1), || async {
+        send().await;
+        (px.mock.request_count_for_key(Provider::OpenAi, second) > 0).then_some(())
+    })
+    .await;
+    assert!(
+        moved.is_some(),
+        "traffic still on the old primary 1 s after the change"
+    );
+    let before = px.mock.request_count_for_key(Provider::OpenAi, &first);
+    for _ in 0..10 {
+        send().await;
+    }
+    assert_eq!(
+        px.mock.request_count_for_key(Provider::OpenAi, &first),
+        before
+    );
+}

@@ -148,6 +148,13 @@ pub enum KeyAction {
         /// Store it without checking it against the provider first.
         #[arg(long)]
         no_validate: bool,
+        /// Routing: keys of higher priority are used first (-1000 to 1000; default 0).
+        #[arg(long, allow_hyphen_values = true)]
+        priority: Option<i32>,
+        /// Routing: share of traffic among keys of equal scope and priority (1 to 1000;
+        /// default 100).
+        #[arg(long)]
+        weight: Option<u32>,
     },
     /// List keys you may see (metadata only; secrets are never shown).
     List {
@@ -169,6 +176,21 @@ pub enum KeyAction {
     },
     /// Revoke a key at once: it is never used again.
     Revoke { id: String },
+    /// Change a key's name, routing or rotation period (not its secret: see `rotate`).
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Keys of higher priority are used first (-1000 to 1000).
+        #[arg(long, allow_hyphen_values = true)]
+        priority: Option<i32>,
+        /// Share of traffic among keys of equal scope and priority (1 to 1000).
+        #[arg(long)]
+        weight: Option<u32>,
+        /// Days after which the key is reported due for rotation (1 to 3650).
+        #[arg(long)]
+        rotation_period_days: Option<u32>,
+    },
     /// Who used or changed a key, newest first (the audit trail).
     AccessLog { id: String },
 }
@@ -323,13 +345,15 @@ fn scope_of(team: Option<String>, project: Option<String>, user: Option<String>)
     (!scope.is_empty()).then_some(Value::Object(scope))
 }
 
-const KEY_COLUMNS: [&str; 8] = [
+const KEY_COLUMNS: [&str; 10] = [
     "id",
     "name",
     "provider",
     "masked",
     "status",
     "health",
+    "priority",
+    "weight",
     "version",
     "last_used_at",
 ];
@@ -361,10 +385,12 @@ async fn keys(action: KeyAction, out: Out) -> anyhow::Result<()> {
             user,
             base_url,
             no_validate,
+            priority,
+            weight,
         } => {
             let secret = read_secret()?;
             let mut body = json!({"name": name, "provider": provider, "secret": secret,
-                "validate": !no_validate});
+                "validate": !no_validate, "priority": priority, "weight": weight});
             if let Some(scope) = scope_of(team, project, user) {
                 body["scope"] = scope;
             }
@@ -426,6 +452,20 @@ async fn keys(action: KeyAction, out: Out) -> anyhow::Result<()> {
         KeyAction::Revoke { id } => {
             let k = s
                 .call(Method::POST, &item("provider-keys", &id, "/revoke")?, None)
+                .await?;
+            object(&k, out.json);
+        }
+        KeyAction::Update {
+            id,
+            name,
+            priority,
+            weight,
+            rotation_period_days,
+        } => {
+            let body = json!({"name": name, "priority": priority, "weight": weight,
+                "rotation_period_days": rotation_period_days});
+            let k = s
+                .call(Method::PATCH, &item("provider-keys", &id, "")?, Some(&body))
                 .await?;
             object(&k, out.json);
         }

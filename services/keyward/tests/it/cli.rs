@@ -204,6 +204,37 @@ async fn login_keys_vkeys_users_teams_through_the_cli() {
         Some(ROTATED),
     );
     assert_eq!(rotated["key"]["version"], 2, "{rotated}");
+    // Routing changes without touching the secret; a negative priority is a value, not a flag.
+    let updated = cli.json(
+        &[
+            "keys",
+            "update",
+            &key_id,
+            "--priority",
+            "-5",
+            "--weight",
+            "40",
+            "--json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(
+        (
+            &updated["priority"],
+            &updated["weight"],
+            &updated["version"]
+        ),
+        (
+            &serde_json::json!(-5),
+            &serde_json::json!(40),
+            &serde_json::json!(2)
+        ),
+        "{updated}"
+    );
+    let nothing = cli.run(&["keys", "update", &key_id], &[], None);
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to change"));
     // An empty secret is refused before anything is sent.
     let empty = cli.run(&["keys", "rotate", &key_id], &[], Some(""));
     assert!(!empty.status.success());
@@ -221,7 +252,10 @@ async fn login_keys_vkeys_users_teams_through_the_cli() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(log.contains("revoke") && log.contains("rotate"), "{log}");
+    assert!(
+        log.contains("revoke") && log.contains("rotate") && log.contains("update"),
+        "{log}"
+    );
 
     // Virtual keys: shown once, then only their hint.
     let vk = cli.json(

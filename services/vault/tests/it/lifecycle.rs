@@ -582,3 +582,170 @@ async fn anomaly_thresholds_are_configurable_per_org() {
     );
     audits_with(&v, "vault.set_org_policy", 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_changes_name_and_routing_never_the_secret_and_rejects_bad_input() {
+    let mut v = start(config(KEK_A)).await;
+    let org = new_org();
+    let store = |name: &str, tail: &str| store_req(&org, name, &openai_key(tail));
+    let a = v
+        .client
+        .store(store("a", "upd-a"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key
+        .unwrap();
+    let b = v
+        .client
+        .store(store("b", "upd-b"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key
+        .unwrap();
+    let resolved_id = async |v: &mut TestVault| {
+        v.client
+            .resolve(resolve_req(scope(&org)))
+            .await
+            .unwrap()
+            .into_inner()
+            .resolved
+            .unwrap()
+            .key
+            .unwrap()
+            .id
+    };
+    let update = |id: &str| pb::UpdateKeyRequest {
+        ctx: ctx(),
+        org_id: org.clone(),
+        key_id: id.into(),
+        ..Default::default()
+    };
+
+    // Bad input: a clear InvalidArgument, and nothing changes.
+    for (bad, why) in [
+        (update(&b.id), "nothing to change"),
+        (
+            pb::UpdateKeyRequest {
+                weight: Some(0),
+                ..update(&b.id)
+            },
+            "weight",
+        ),
+        (
+            pb::UpdateKeyRequest {
+                weight: Some(1001),
+                ..update(&b.id)
+            },
+            "weight",
+        ),
+        (
+            pb::UpdateKeyRequest {
+                name: Some("  ".into()),
+                ..update(&b.id)
+            },
+            "name",
+        ),
+        (
+            pb::UpdateKeyRequest {
+                rotation_period_days: Some(0),
+                ..update(&b.id)
+            },
+            "rotation_period_days",
+        ),
+    ] {
+        let err = v.client.update(bad).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{why}: {err:?}");
+        assert!(err.message().contains(why), "{why}: {}", err.message());
+    }
+    let unchanged = v
+        .client
+        .get(key_ref(&org, &b.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .key
+        .unwrap();
+    assert_eq!(
+        (
+            unchanged.name.as_str(),
+            unchanged.priority,
+            unchanged.weight
+        ),
+        ("b", 0, 100)
+    );
+
+    // Another org's id, or an unknown one: not found.
+    for (o, id) in [(new_org(), b.id.clone()), (org.clone(), new_org())] {
+        let req = pb::UpdateKeyRequest {
+            org_id: o,
+            key_id: id,
+            priority: Some(1),
+            ..update(&b.id)
+        };
+        assert_eq!(
+            v.client.update(req).await.unwrap_err().code(),
+            tonic::Code::NotFound
+        );
+    }
+
+    // A higher priority makes b the key Resolve picks; the secret and version stay.
+    let first = resolved_id(&mut v).await;
+    let other = if first == a.id { &b } else { &a };
+    let up = v
+        .client
+        .update(pb::UpdateKeyRequest {
+            name: Some(" primary ".into()),
+            priority: Some(5),
+            weight: Some(300),
+            rotation_period_days: Some(30),
+            ..update(&other.id)
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .key
+        .unwrap();
+    assert_eq!(
+        (
+            up.name.as_str(),
+            up.priority,
+            up.weight,
+            up.rotation_period_days
+        ),
+        ("primary", 5, 300, 30)
+    );
+    assert_eq!(
+        (up.version, &up.fingerprint),
+        (other.version, &other.fingerprint)
+    );
+    assert_eq!(resolved_id(&mut v).await, other.id);
+    let audits = audits_with(&v, "provider_key.update", 1).await;
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+    let (before, after) = (json(&audits[0].before_json), json(&audits[0].after_json));
+    assert_eq!(
+        (&before["priority"], &before["weight"]),
+        (&0.into(), &100.into())
+    );
+    assert_eq!(
+        (&after["priority"], &after["weight"]),
+        (&5.into(), &300.into())
+    );
+    assert_eq!(
+        (&after["name"], &after["rotation_period_days"]),
+        (&"primary".into(), &30.into())
+    );
+    assert_eq!(audits[0].resource_id, other.id);
+
+    // A deleted key cannot be updated.
+    v.client.delete(key_ref(&org, &other.id)).await.unwrap();
+    let req = pb::UpdateKeyRequest {
+        weight: Some(5),
+        ..update(&other.id)
+    };
+    assert_eq!(
+        v.client.update(req).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
+}
