@@ -2,7 +2,8 @@
 # LLM proxy: oha (c=32, 15 s) straight at a minimal OpenAI-compatible mock, then through the
 # gateway (release build; virtual-key auth, RPM/TPM limits, a hard budget from the real cost
 # service, vault-resolved provider key, usage events published with confirms to RabbitMQ).
-# Then the gateway process's RSS with 1,000 open connections.
+# Then the gateway process's RSS with 1,000 connections: all busy (c=1000 flat out), and open at a
+# steady 1,000 req/s.
 # Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_MOCK_PORT (18080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,3 +74,14 @@ echo "gateway process RSS with 1000 concurrent connections: $(rss) MB (peak $(aw
 wait "$opid" || true
 read -r k_rps k_p50 k_p99 k_codes <<<"$(summ c1000)"
 echo "c=1000: $k_rps req/s, p50 $k_p50 ms, p99 $k_p99 ms, $k_codes"
+# 1,000 open connections at a steady 1,000 req/s in all (each sends about once a second), after
+# the pool's idle upstream connections from the runs above have timed out (30 s).
+sleep 32
+oha -z 10s -c 1000 -q 1000 --no-tui --output-format json -m POST -H 'content-type: application/json' \
+  -H "authorization: Bearer $key" -d "$body" "$url/v1/chat/completions" >"$work/q1000.json" &
+opid=$!
+sleep 8
+echo "gateway process RSS with 1000 open connections at 1000 req/s: $(rss) MB"
+wait "$opid" || true
+read -r q_rps q_p50 q_p99 q_codes <<<"$(summ q1000)"
+echo "c=1000 at 1000 req/s: $q_rps req/s, p50 $q_p50 ms, p99 $q_p99 ms, $q_codes"

@@ -5,6 +5,7 @@
 mod grpc;
 mod host;
 mod logging;
+pub mod malloc;
 mod metrics;
 mod ops;
 mod supervisor;

@@ -201,7 +201,19 @@ async fn gateway(mock_url: String) {
     // The gateway, in its own process.
     let port = free_port();
     let cfg = gateway_config(port);
-    let child = Command::new(std::env::current_exe().unwrap())
+    // KW_BENCH_GATEWAY_WRAPPER runs it under a profiler (`heaptrack`, `perf record -g --`…).
+    let exe = std::env::current_exe().unwrap();
+    let wrapper = std::env::var("KW_BENCH_GATEWAY_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    let child = command
         .arg("gateway-only")
         .env("KW_BENCH_DB", &tp.db.name)
         .env("KW_BENCH_NS", &tp.platform.broker.namespace)
@@ -319,11 +331,17 @@ fn main() {
             let port = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(18_080);
             mock(port).unwrap();
         }
-        Some("gateway-only") => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(gateway_only()),
+        Some("gateway-only") => {
+            // As the `keyward` binary does for its services.
+            if let Some(e) = keyward_telemetry::malloc::tune() {
+                panic!("allocator tuning: {e}");
+            }
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(gateway_only())
+        }
         Some("gateway") => {
             let mock_url = args
                 .get(1)

@@ -9,6 +9,7 @@ use actix_web::{Error, HttpMessage};
 
 /// The header carrying the id both ways.
 pub const HEADER: &str = "x-request-id";
+static HEADER_NAME: HeaderName = HeaderName::from_static(HEADER);
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -38,7 +39,7 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = req
         .headers()
-        .get(HEADER)
+        .get(&HEADER_NAME)
         .and_then(|v| v.to_str().ok())
         .filter(|v| sane(v))
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string);
@@ -49,7 +50,7 @@ pub async fn middleware(
         Err(e) => return Err(e),
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HeaderName::from_static(HEADER), v);
+        res.headers_mut().insert(HEADER_NAME.clone(), v);
     }
     Ok(res)
 }

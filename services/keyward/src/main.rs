@@ -70,6 +70,22 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Long-running services start again once with glibc's allocator tuned (keyward_telemetry::malloc).
+    let serves = matches!(
+        cli.command,
+        Command::Up { .. }
+            | Command::ApiGateway
+            | Command::Vault { action: None }
+            | Command::UsageIngest
+            | Command::Cost
+            | Command::Alert
+            | Command::Audit
+    );
+    if serves && let Some(e) = keyward_telemetry::malloc::tune() {
+        report(&format!(
+            "keyward: could not restart with the allocator tuning ({e}); running without it"
+        ));
+    }
     // REST clients need no server configuration.
     if let Command::Client(c) = &cli.command {
         return cli::run_client(c).await;

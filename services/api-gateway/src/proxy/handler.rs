@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::HeaderName;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use chrono::Utc;
@@ -23,6 +24,9 @@ use super::reply::{self, COST, REQUEST_ID, reject, too_many, upstream_error};
 use super::routing;
 use super::secrets::{ResolveError, ResolvedKey};
 use super::vkeys::{Refusal, VkeyRecord};
+
+static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Output tokens reserved when a chat request sets no `max_tokens`.
 const DEFAULT_MAX_OUTPUT: u64 = 4096;
@@ -86,7 +90,7 @@ pub async fn models(req: HttpRequest, st: web::Data<ProxyState>) -> HttpResponse
         .map(|(m, p)| json!({"id": m, "object": "model", "created": 0, "owned_by": p.as_str()})))
         .collect();
     HttpResponse::Ok()
-        .insert_header((REQUEST_ID, request_id))
+        .insert_header((REQUEST_ID.clone(), request_id))
         .json(json!({"object": "list", "data": data}))
 }
 
@@ -99,7 +103,7 @@ fn request_id(req: &HttpRequest) -> String {
 
 fn presented_key(req: &HttpRequest) -> Option<&str> {
     let h = req.headers();
-    h.get("x-api-key")
+    h.get(&X_API_KEY)
         .and_then(|v| v.to_str().ok())
         .or_else(|| {
             h.get(actix_web::http::header::AUTHORIZATION)
@@ -118,7 +122,7 @@ fn client_ip(st: &ProxyState, req: &HttpRequest) -> Option<IpAddr> {
         .trust_forwarded_for
         .then(|| {
             req.headers()
-                .get("x-forwarded-for")
+                .get(&X_FORWARDED_FOR)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split(',').next())
                 .and_then(|v| v.trim().parse().ok())
@@ -509,8 +513,8 @@ async fn forward(
                     maybe_spent: true,
                 });
                 HttpResponse::Ok()
-                    .insert_header((REQUEST_ID, rid))
-                    .insert_header((COST, cost.to_string()))
+                    .insert_header((REQUEST_ID.clone(), rid))
+                    .insert_header((COST.clone(), cost.to_string()))
                     .content_type("application/json")
                     .body(t.body)
             }
@@ -624,7 +628,7 @@ fn stream_response(
         }
     });
     HttpResponse::Ok()
-        .insert_header((REQUEST_ID, rid))
+        .insert_header((REQUEST_ID.clone(), rid))
         .insert_header(("cache-control", "no-cache"))
         .content_type("text/event-stream")
         .streaming(body)

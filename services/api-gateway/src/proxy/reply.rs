@@ -4,14 +4,16 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderName;
 use keyward_proto::v1::UsageEvent;
 use keyward_providers::{ApiShape, ClientApi, ClientError, ErrorKind, Provider, Usage, error_body};
 use uuid::Uuid;
 
 use super::vkeys::VkeyRecord;
 
-pub const REQUEST_ID: &str = "x-keyward-request-id";
-pub const COST: &str = "x-keyward-cost-micros";
+// Header names as statics: naming a non-standard header by `&str` allocates on every use.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-keyward-request-id");
+pub static COST: HeaderName = HeaderName::from_static("x-keyward-cost-micros");
 
 /// An error the gateway raises itself.
 pub fn reject(
@@ -23,7 +25,7 @@ pub fn reject(
 ) -> HttpResponse {
     let body = error_body(shape, kind, message, code);
     let mut r = HttpResponse::build(status(kind.status(shape)));
-    r.insert_header((REQUEST_ID, request_id.to_owned()));
+    r.insert_header((REQUEST_ID.clone(), request_id.to_owned()));
     if kind == ErrorKind::Authentication && shape == ApiShape::OpenAi {
         r.insert_header(("www-authenticate", "Bearer"));
     }
@@ -52,7 +54,7 @@ pub fn too_many(
 /// An upstream error, already translated and scrubbed by `keyward_providers`.
 pub fn upstream_error(e: &ClientError, request_id: &str) -> HttpResponse {
     let mut r = HttpResponse::build(status(e.status));
-    r.insert_header((REQUEST_ID, request_id.to_owned()));
+    r.insert_header((REQUEST_ID.clone(), request_id.to_owned()));
     if let Some(w) = e.retry_after {
         r.insert_header(("retry-after", w.as_secs().max(1).to_string()));
     }

@@ -43,6 +43,19 @@ async fn up_serves_ready_metrics_and_stops_cleanly_on_sigterm() {
     }
     assert!(started.elapsed() < Duration::from_secs(60));
 
+    // The process started again under the same id with glibc's allocator tuned. (glibc splits
+    // the variable at `:` in place while it reads it, so only its first setting is compared.)
+    let environ = std::fs::read(format!("/proc/{}/environ", inst.child.id())).unwrap();
+    let first = keyward_telemetry::malloc::GLIBC_TUNABLES
+        .split(':')
+        .next()
+        .unwrap();
+    let wanted = format!("GLIBC_TUNABLES={first}");
+    assert!(
+        environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()),
+        "GLIBC_TUNABLES not set in the running process"
+    );
+
     // Every service's gRPC health says SERVING.
     for port in inst.ports.grpc {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
