@@ -257,3 +257,54 @@ async fn a_deleted_exchange_is_declared_again_by_the_publisher() {
         .await
         .expect("the exchange exists again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_are_32_kib_unless_the_url_says_otherwise_and_big_messages_still_arrive_whole() {
+    let rig = rig(None);
+    let broker = start_broker(&rig, vec![USAGE_INGEST]);
+    broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let conn = broker.connection().unwrap();
+    assert_eq!(conn.configuration().frame_max(), 32 * 1024);
+
+    // A message of ~200 KB crosses several frames and arrives byte for byte.
+    let publisher = start_publisher(&rig, &broker);
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let got = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+    let (g, b, t) = (got.clone(), broker.clone(), rig.token.clone());
+    tokio::spawn(consume(
+        b,
+        USAGE_INGEST,
+        ConsumerOptions::default(),
+        t,
+        move |batch: Vec<Message>| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().extend(batch.into_iter().map(|m| m.data));
+                Ok::<_, String>(Handled::Commit)
+            }
+        },
+    ));
+    let mut m = msg(0);
+    m.payload = big.clone();
+    publisher.publish_confirmed(m).await.unwrap();
+    let arrived = eventually(Duration::from_secs(20), || {
+        let v = got.lock().unwrap().clone();
+        async move { v.first().cloned() }
+    })
+    .await
+    .expect("the big message arrived");
+    assert_eq!(arrived, big);
+
+    // A frame_max in the URL wins.
+    let (mut cfg, _spool) = keyward_testkit::broker_config();
+    cfg.url =
+        SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f?frame_max=8192".to_string());
+    let own = Broker::new(&cfg, "bus-test-frames", vec![]);
+    let (b, t) = (own.clone(), rig.token.clone());
+    tokio::spawn(async move { b.run(t).await });
+    own.wait_connected(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(own.connection().unwrap().configuration().frame_max(), 8192);
+}
