@@ -182,6 +182,22 @@ async function main() {
     return `validated (${mock.stats.models} validation call), masked in the table`;
   });
 
+  await step('edit the provider key\'s routing', async () => {
+    await page.getByRole('button', { name: 'Edit e2e openai' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit e2e openai' });
+    await dialog.locator('#ed-weight').fill('0');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    // The browser's own range check stops 0 before anything is sent.
+    if (!(await dialog.isVisible())) throw new Error('a weight of 0 was accepted');
+    await dialog.locator('#ed-priority').fill('-3');
+    await dialog.locator('#ed-weight').fill('250');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved e2e openai: priority -3, weight 250').waitFor({ timeout: 10_000 });
+    const row = page.getByRole('row').filter({ hasText: 'e2e openai' });
+    await row.getByText('-3 · 250').waitFor({ timeout: 10_000 });
+    return 'priority -3, weight 250 saved and shown in the table';
+  });
+
   let vkey = '';
   await step('create a virtual key and see it exactly once', async () => {
     await page.goto(`${ui.url}/#/virtual-keys`);
@@ -273,7 +289,10 @@ async function main() {
         return n >= 6 ? n : false;
       },
       10_000,
-    );
+    ).catch(async (e) => {
+      const seen = (await page.locator('main').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 600);
+      throw new Error(`${e.message}; the page showed: ${seen}`);
+    });
     const first = await table.locator('tbody tr').first().innerText();
     if (!/\bok\b/.test(first) || !/\$0\.0*[1-9]/.test(first)) throw new Error(`unexpected request row: ${first.replace(/\s+/g, ' ')}`);
     await shootBoth(page, 'usage-requests');

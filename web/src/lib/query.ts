@@ -1,7 +1,7 @@
 // Query strings for the list and analytics routes. One builder per route family, so the table,
 // the chart, the drill-down and the CSV export of a page always ask for the same thing.
 
-import { toApiTime, type Bucket, type TimeRange } from './time';
+import { toApiEnd, toApiTime, type Bucket, type TimeRange } from './time';
 
 export const DIMENSIONS = [
   'team',
@@ -81,7 +81,7 @@ function appendFilters(q: URLSearchParams, filters: UsageFilters | undefined): v
 export function breakdownQuery(p: BreakdownParams): string {
   const q = new URLSearchParams();
   q.set('from', toApiTime(p.range.from));
-  q.set('to', toApiTime(p.range.to));
+  q.set('to', toApiEnd(p.range.to));
   const dims = [...new Set(p.groupBy)].slice(0, 3);
   if (dims.length) q.set('group_by', dims.join(','));
   if (p.bucket && p.bucket !== 'none') q.set('bucket', p.bucket);
@@ -95,7 +95,7 @@ export function breakdownQuery(p: BreakdownParams): string {
 export function eventsQuery(p: { range: TimeRange; filters?: UsageFilters; status?: string[]; pageSize?: number; cursor?: string }): string {
   const q = new URLSearchParams();
   q.set('from', toApiTime(p.range.from));
-  q.set('to', toApiTime(p.range.to));
+  q.set('to', toApiEnd(p.range.to));
   appendFilters(q, p.filters);
   if (p.status?.length) q.set('status', p.status.join(','));
   if (p.pageSize) q.set('page_size', String(Math.max(1, Math.min(1000, Math.trunc(p.pageSize)))));
@@ -126,7 +126,7 @@ export function chargebackPath(month: string, by: 'team' | 'project'): string {
 export function topQuery(range: TimeRange, dimension: Dimension, limit = 5, filters?: UsageFilters): string {
   const q = new URLSearchParams();
   q.set('from', toApiTime(range.from));
-  q.set('to', toApiTime(range.to));
+  q.set('to', toApiEnd(range.to));
   q.set('dimension', dimension);
   q.set('limit', String(limit));
   appendFilters(q, filters);
@@ -158,7 +158,7 @@ export function auditQuery(f: AuditFilters, page?: { pageSize?: number; cursor?:
     if (v) q.set(key, v);
   }
   if (f.from) q.set('from', toApiTime(f.from));
-  if (f.to) q.set('to', toApiTime(f.to));
+  if (f.to) q.set('to', toApiEnd(f.to));
   if (page?.pageSize) q.set('page_size', String(Math.max(1, Math.min(500, Math.trunc(page.pageSize)))));
   if (page?.cursor) q.set('cursor', page.cursor);
   return q.toString();

@@ -7,6 +7,7 @@ import {
   fromLocalInput,
   isValidTimeZone,
   presetRange,
+  toApiEnd,
   toApiTime,
   toLocalInput,
   tzOffsetMs,
@@ -76,6 +77,11 @@ describe('helpers', () => {
   const now = new Date('2025-07-15T10:00:00Z');
   it('formats API times without milliseconds', () => {
     expect(toApiTime(new Date('2025-07-15T10:20:30.456Z'))).toBe('2025-07-15T10:20:30Z');
+  });
+  it('rounds the (exclusive) end of a range up, so calls of the current second stay in', () => {
+    expect(toApiEnd(new Date('2025-07-15T10:20:30.456Z'))).toBe('2025-07-15T10:20:31Z');
+    expect(toApiEnd(new Date('2025-07-15T10:20:30.000Z'))).toBe('2025-07-15T10:20:30Z');
+    expect(toApiEnd(new Date('2025-07-15T23:59:59.001Z'))).toBe('2025-07-16T00:00:00Z');
   });
   it('counts days and relative times', () => {
     expect(daysBetween('2025-05-16T10:00:00Z', now)).toBe(60);

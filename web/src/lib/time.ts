@@ -220,7 +220,16 @@ export function formatRelative(value: Date | string | null | undefined, now: Dat
   return diff >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-/** RFC 3339 in UTC, seconds precision: what the API expects for `from`/`to`. */
+/** RFC 3339 in UTC, seconds precision: what the API expects for `from`/`to`. Rounds down. */
 export function toApiTime(d: Date): string {
   return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * The end of a range (exclusive) for the API: rounded *up* to the second, so a range ending
+ * "now" still holds the calls of the current second (rounding down dropped them from the
+ * request list when it was opened right after the traffic).
+ */
+export function toApiEnd(d: Date): string {
+  return toApiTime(new Date(Math.ceil(d.getTime() / 1000) * 1000));
 }

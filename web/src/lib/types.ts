@@ -88,6 +88,11 @@ export interface ProviderKey {
   health_message: string | null;
   base_url: string | null;
   version: number;
+  /** Routing: higher priority first among keys of the same scope level. */
+  priority: number;
+  /** Routing: share of traffic among keys of the same scope level and priority (1–1000). */
+  weight: number;
+  rotation_period_days: number;
   created_by: string;
   created_at: string | null;
   last_used_at: string | null;

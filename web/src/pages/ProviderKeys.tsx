@@ -167,6 +167,59 @@ function RotateKey({ k, onDone }: { k: ProviderKey; onDone: (r: ProviderKeyResul
   );
 }
 
+/** Name, routing and rotation period of a stored key (never its secret: that is Rotate). */
+function EditKey({ k, onDone }: { k: ProviderKey; onDone: (k: ProviderKey) => void }) {
+  const qc = useQueryClient();
+  const m = useMutation({
+    mutationFn: (body: unknown) => api.patch<ProviderKey>(`/api/v1/provider-keys/${k.id}`, body),
+    onSuccess: (r) => {
+      void qc.invalidateQueries({ queryKey: ['provider-keys'] });
+      onDone(r);
+    },
+  });
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    m.mutate({
+      name: String(f.get('name') ?? '').trim(),
+      priority: Number(f.get('priority')),
+      weight: Number(f.get('weight')),
+      rotation_period_days: Number(f.get('rotation')),
+    });
+  };
+  return (
+    <form className="form" onSubmit={submit} aria-label={`Edit ${k.name}`}>
+      <label className="field" htmlFor="ed-name">
+        Name
+        <input id="ed-name" name="name" required maxLength={100} defaultValue={k.name} />
+      </label>
+      <div className="two">
+        <label className="field" htmlFor="ed-priority">
+          Priority
+          <span className="hint">Keys of higher priority are used first (−1000 to 1000).</span>
+          <input id="ed-priority" name="priority" type="number" required min={-1000} max={1000} step={1} defaultValue={k.priority} />
+        </label>
+        <label className="field" htmlFor="ed-weight">
+          Weight
+          <span className="hint">Share of traffic among keys of the same priority (1 to 1000).</span>
+          <input id="ed-weight" name="weight" type="number" required min={1} max={1000} step={1} defaultValue={k.weight} />
+        </label>
+      </div>
+      <label className="field" htmlFor="ed-rotation">
+        Rotation period (days)
+        <span className="hint">After this many days the key is reported due for rotation.</span>
+        <input id="ed-rotation" name="rotation" type="number" required min={1} max={3650} step={1} defaultValue={k.rotation_period_days || 90} />
+      </label>
+      <ActionError error={m.error} />
+      <div className="row end">
+        <button type="submit" className="primary" disabled={m.isPending}>
+          {m.isPending ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
 function AccessLog({ k }: { k: ProviderKey }) {
   const { tz } = useApp();
   const q = useQuery({
@@ -208,7 +261,7 @@ function AccessLog({ k }: { k: ProviderKey }) {
   );
 }
 
-type Panel = { kind: 'add' } | { kind: 'rotate'; key: ProviderKey } | { kind: 'revoke'; key: ProviderKey } | { kind: 'log'; key: ProviderKey } | null;
+type Panel = { kind: 'add' } | { kind: 'edit'; key: ProviderKey } | { kind: 'rotate'; key: ProviderKey } | { kind: 'revoke'; key: ProviderKey } | { kind: 'log'; key: ProviderKey } | null;
 
 export default function ProviderKeys() {
   const { tz } = useApp();
@@ -254,6 +307,17 @@ export default function ProviderKeys() {
         ),
       },
       {
+        header: 'Routing',
+        id: 'routing',
+        accessorFn: (k) => k.priority * 10_000 + k.weight,
+        meta: { numeric: true },
+        cell: (c) => (
+          <span title="priority · weight">
+            {c.row.original.priority} · {c.row.original.weight}
+          </span>
+        ),
+      },
+      {
         header: 'Age',
         id: 'age',
         accessorFn: (k) => (k.created_at ? daysBetween(k.created_at, now) : 0),
@@ -290,6 +354,9 @@ export default function ProviderKeys() {
                 <>
                   <button type="button" className="small" onClick={() => validate.mutate(k)} aria-label={`Validate ${k.name} now`}>
                     Validate
+                  </button>
+                  <button type="button" className="small" onClick={() => setPanel({ kind: 'edit', key: k })} aria-label={`Edit ${k.name}`}>
+                    Edit
                   </button>
                   <button type="button" className="small" onClick={() => setPanel({ kind: 'rotate', key: k })} aria-label={`Rotate ${k.name}`}>
                     Rotate
@@ -348,6 +415,17 @@ export default function ProviderKeys() {
       )}
       <Dialog open={panel?.kind === 'add'} onClose={() => setPanel(null)} title="Add a provider key">
         <AddKey onDone={done} />
+      </Dialog>
+      <Dialog open={panel?.kind === 'edit'} onClose={() => setPanel(null)} title={panel?.kind === 'edit' ? `Edit ${panel.key.name}` : 'Edit'}>
+        {panel?.kind === 'edit' && (
+          <EditKey
+            k={panel.key}
+            onDone={(k) => {
+              setPanel(null);
+              toast(`Saved ${k.name}: priority ${k.priority}, weight ${k.weight}`);
+            }}
+          />
+        )}
       </Dialog>
       <Dialog open={panel?.kind === 'rotate'} onClose={() => setPanel(null)} title={panel?.kind === 'rotate' ? `Rotate ${panel.key.name}` : 'Rotate'}>
         {panel?.kind === 'rotate' && <RotateKey k={panel.key} onDone={done} />}

@@ -188,6 +188,8 @@ pub struct ProviderKey {
     pub priority: i32,
     /// Routing: share of traffic among keys of the same scope level and priority.
     pub weight: u32,
+    /// Days after which the key is reported due for rotation.
+    pub rotation_period_days: u32,
     pub created_by: String,
     pub created_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -276,6 +278,7 @@ impl From<pb::KeyMetadata> for ProviderKey {
             version: k.version,
             priority: k.priority,
             weight: k.weight,
+            rotation_period_days: k.rotation_period_days,
             created_by: k.created_by,
         }
     }
