@@ -4,7 +4,8 @@
 # service, vault-resolved provider key, usage events published with confirms to RabbitMQ).
 # The gateway process's RSS: when ready, with 1,000 open connections at a steady 1,000 req/s
 # (first, on the fresh gateway), after the runs, and with 1,000 connections flat out (last).
-# Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_MOCK_PORT (18080), KW_BENCH_GATEWAY_WRAPPER
+# Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_MOCK_PORT (18080), KW_BENCH_WORKERS (the
+# gateway's HTTP workers; default one per core), KW_BENCH_GATEWAY_WRAPPER
 # (runs the gateway process under a profiler, e.g. "heaptrack -o /tmp/gw" or "perf record -g --").
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -98,6 +98,10 @@ fn gateway_config(port: u16) -> keyward_api_gateway::Config {
     cfg.vkey_pepper = Some("bench-vkey-pepper-0123456789abcdef012345678".into());
     cfg.totp_key = Some("1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into());
     cfg.auth.policy_poll_ms = 100;
+    // `api_gateway.workers` (default: one per core), for experiments.
+    cfg.workers = std::env::var("KW_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok());
     cfg
 }
 
