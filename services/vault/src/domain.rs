@@ -200,6 +200,7 @@ impl Vault {
         }
         let kind = kind_name(req.kind)?;
         let weight = key_weight(req.weight)?;
+        key_priority(req.priority)?;
         let provider = req.provider.trim().to_ascii_lowercase();
         let material = req
             .secret
@@ -529,6 +530,9 @@ impl Vault {
             }
             None => None,
         };
+        if let Some(p) = r.priority {
+            key_priority(p)?;
+        }
         if name.is_none() && r.priority.is_none() && weight.is_none() && days.is_none() {
             return Err(VaultError::Invalid(
                 "nothing to change: set name, priority, weight or rotation_period_days".into(),
@@ -675,6 +679,15 @@ fn key_weight(w: u32) -> Result<i32> {
         _ => Err(VaultError::Invalid(format!(
             "weight must be 1 to {MAX_WEIGHT}"
         ))),
+    }
+}
+
+/// Routing priorities run from -1000 to 1000 (the REST API's range).
+fn key_priority(p: i32) -> Result<()> {
+    if (-1000..=1000).contains(&p) {
+        Ok(())
+    } else {
+        Err(VaultError::Invalid("priority must be -1000 to 1000".into()))
     }
 }
 

@@ -165,6 +165,20 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             },
             "base_url",
         ),
+        (
+            pb::StoreKeyRequest {
+                priority: -1001,
+                ..store_req(&org, "a", &openai_key("a"))
+            },
+            "priority",
+        ),
+        (
+            pb::StoreKeyRequest {
+                weight: 1001,
+                ..store_req(&org, "a", &openai_key("a"))
+            },
+            "weight",
+        ),
     ];
     for (req, field) in cases {
         let err = v.client.store(req).await.unwrap_err();
@@ -639,6 +653,13 @@ async fn update_changes_name_and_routing_never_the_secret_and_rejects_bad_input(
                 ..update(&b.id)
             },
             "weight",
+        ),
+        (
+            pb::UpdateKeyRequest {
+                priority: Some(1001),
+                ..update(&b.id)
+            },
+            "priority",
         ),
         (
             pb::UpdateKeyRequest {
