@@ -538,12 +538,10 @@ impl Vault {
                 "nothing to change: set name, priority, weight or rotation_period_days".into(),
             ));
         }
+        // A deleted key is not found: `update_meta` skips it.
         let before = store::get(&self.pool, org, id)
             .await?
             .ok_or(VaultError::NotFound)?;
-        if before.status == "deleted" {
-            return Err(VaultError::NotFound);
-        }
         let after = store::update_meta(&self.pool, org, id, name, r.priority, weight, days)
             .await?
             .ok_or(VaultError::NotFound)?;

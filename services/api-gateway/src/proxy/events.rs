@@ -1,8 +1,9 @@
 //! Cache invalidation: a private per-instance queue on `keyward.events` (every replica sees every
 //! event) drops virtual keys on `virtual_key.changed`, an org's model aliases on
 //! `model_alias.changed` and provider secrets on `key.revoked` / `key.rotated` / `key.updated`,
-//! and hands `budget.*` to the budget source (block on exhausted, unblock on reset). On every (re)connection both caches are cleared and budgets reloaded, since events
-//! published while this replica was disconnected are lost to it; the TTLs are the last safety net.
+//! and hands `budget.*` to the budget source (block on exhausted, unblock on reset). On every
+//! (re)connection the caches are cleared and budgets reloaded, since events published while this
+//! replica was disconnected are lost to it; the TTLs are the last safety net.
 
 use std::convert::Infallible;
 use std::sync::Arc;
