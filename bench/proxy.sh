@@ -69,7 +69,10 @@ read -r q_rps q_p50 q_p99 q_codes <<<"$(summ q1000)"
 echo "c=1000 at 1000 req/s: $q_rps req/s, p50 $q_p50 ms, p99 $q_p99 ms, $q_codes"
 
 run direct "http://127.0.0.1:$mport/v1/chat/completions" "sk-proj-benchFAKEbenchFAKEbenchFAKEbenchFAKEbenchFAKE00"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$gpid_real/stat"; } # utime + stime, in clock ticks
+t0=$(cpu_ticks)
 run proxy "$url/v1/chat/completions" "$key"
+t1=$(cpu_ticks)
 read -r d_rps d_p50 d_p99 d_codes <<<"$(summ direct)"
 read -r p_rps p_p50 p_p99 p_codes <<<"$(summ proxy)"
 printf '%-28s %10s %10s %10s  %s\n' "" "req/s" "p50 ms" "p99 ms" "status codes"

@@ -124,6 +124,28 @@ pub struct Translated {
     pub finish_reason: Option<FinishReason>,
 }
 
+/// What [`Exchange::passed_through`] reads of a body; every other field is skipped.
+#[derive(Deserialize)]
+struct PassedThrough {
+    #[serde(default)]
+    usage: Option<Value>,
+    /// OpenAI chat.
+    #[serde(default)]
+    choices: Option<Vec<ChoiceHead>>,
+    /// Anthropic messages.
+    #[serde(default)]
+    stop_reason: Option<Value>,
+    /// OpenAI Responses.
+    #[serde(default)]
+    status: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceHead {
+    #[serde(default)]
+    finish_reason: Option<Value>,
+}
+
 /// Translates a client `request` of `api` for `target` and builds the upstream request.
 ///
 /// `target.model` (the upstream model id, or the Azure deployment) replaces the client's
@@ -266,20 +288,15 @@ impl Exchange {
     /// Translates a successful (2xx) non-streaming body. `headers` matter for Bedrock
     /// embeddings, whose token count is a header.
     pub fn response(&self, headers: &HeaderMap, body: &[u8]) -> Result<Translated, TranslateError> {
+        let same_shape = matches!(
+            (self.api, wire(self.provider)),
+            (ClientApi::OpenAiChat, Wire::OpenAi) | (ClientApi::AnthropicMessages, Wire::Anthropic)
+        );
+        if same_shape || self.api == ClientApi::OpenAiResponses {
+            return self.passed_through(body);
+        }
         let json: Value = serde_json::from_slice(body)
             .map_err(|_| TranslateError::InvalidResponse("the body is not JSON".into()))?;
-        if self.api == ClientApi::OpenAiResponses {
-            let finish_reason = match json.get("status").and_then(Value::as_str) {
-                Some("completed") => Some(FinishReason::Stop),
-                Some("incomplete") => Some(FinishReason::Length),
-                _ => None,
-            };
-            return Ok(Translated {
-                body: Bytes::copy_from_slice(body),
-                usage: json.get("usage").and_then(Usage::from_openai_responses),
-                finish_reason,
-            });
-        }
         if self.api == ClientApi::OpenAiEmbeddings {
             let mut request = serde_json::json!({});
             if let Some(format) = &self.encoding_format {
@@ -304,23 +321,8 @@ impl Exchange {
             });
         }
         let usage = usage_from_response(self.provider, &json);
-        let same_shape = matches!(
-            (self.api, wire(self.provider)),
-            (ClientApi::OpenAiChat, Wire::OpenAi) | (ClientApi::AnthropicMessages, Wire::Anthropic)
-        );
         let translated;
         let openai = match wire(self.provider) {
-            _ if same_shape && self.api == ClientApi::AnthropicMessages => {
-                let finish = json
-                    .get("stop_reason")
-                    .and_then(Value::as_str)
-                    .map(FinishReason::from_anthropic);
-                return Ok(Translated {
-                    body: Bytes::copy_from_slice(body),
-                    usage,
-                    finish_reason: finish,
-                });
-            }
             Wire::OpenAi => &json,
             other => {
                 translated = match other {
@@ -353,7 +355,6 @@ impl Exchange {
             _ => finish_reason,
         };
         let body = match self.api {
-            _ if same_shape => Bytes::copy_from_slice(body),
             ClientApi::AnthropicMessages => Bytes::from(
                 anthropic_client::response_from_openai(openai, usage, finish_reason)?.to_string(),
             ),
@@ -361,6 +362,45 @@ impl Exchange {
         };
         Ok(Translated {
             body,
+            usage,
+            finish_reason,
+        })
+    }
+
+    /// A body the client gets unchanged (its own API's shape): only the usage and the stop
+    /// reason are read, without building the rest of the body as a tree; it must still be a
+    /// JSON object.
+    fn passed_through(&self, body: &[u8]) -> Result<Translated, TranslateError> {
+        let head: PassedThrough = serde_json::from_slice(body).map_err(|_| {
+            TranslateError::InvalidResponse("the body is not a JSON object".into())
+        })?;
+        fn word(v: &Option<Value>) -> Option<&str> {
+            v.as_ref().and_then(Value::as_str)
+        }
+        let (usage, finish_reason) = match self.api {
+            ClientApi::OpenAiResponses => (
+                head.usage.as_ref().and_then(Usage::from_openai_responses),
+                match word(&head.status) {
+                    Some("completed") => Some(FinishReason::Stop),
+                    Some("incomplete") => Some(FinishReason::Length),
+                    _ => None,
+                },
+            ),
+            ClientApi::AnthropicMessages => (
+                head.usage.as_ref().and_then(Usage::from_anthropic),
+                word(&head.stop_reason).map(FinishReason::from_anthropic),
+            ),
+            ClientApi::OpenAiChat | ClientApi::OpenAiEmbeddings => (
+                head.usage.as_ref().and_then(Usage::from_openai),
+                head.choices
+                    .as_deref()
+                    .and_then(<[ChoiceHead]>::first)
+                    .and_then(|c| word(&c.finish_reason))
+                    .map(FinishReason::from_openai),
+            ),
+        };
+        Ok(Translated {
+            body: Bytes::copy_from_slice(body),
             usage,
             finish_reason,
         })
@@ -415,5 +455,67 @@ impl Exchange {
             body,
             secret,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(api: ClientApi, provider: Provider) -> Exchange {
+        Exchange {
+            api,
+            provider,
+            model: "m".into(),
+            stream: false,
+            include_usage: false,
+            encoding_format: None,
+        }
+    }
+
+    fn answer(api: ClientApi, provider: Provider, body: &str) -> Result<Translated, TranslateError> {
+        exchange(api, provider).response(&HeaderMap::new(), body.as_bytes())
+    }
+
+    #[test]
+    fn bodies_passed_through_keep_their_bytes_usage_and_stop_reason() {
+        let openai = r#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"hi","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":30,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":10}}}"#;
+        let t = answer(ClientApi::OpenAiChat, Provider::OpenAi, openai).unwrap();
+        assert_eq!(t.body.as_ref(), openai.as_bytes());
+        assert_eq!(t.finish_reason, Some(FinishReason::ToolCalls));
+        let u = t.usage.unwrap();
+        assert_eq!((u.input_uncached, u.cached_input, u.output), (20, 10, 7));
+
+        let anthropic = r#"{"id":"msg","type":"message","content":[{"type":"text","text":"hi"}],"stop_reason":"max_tokens","usage":{"input_tokens":5,"cache_read_input_tokens":3,"output_tokens":2}}"#;
+        let t = answer(ClientApi::AnthropicMessages, Provider::Anthropic, anthropic).unwrap();
+        assert_eq!(t.body.as_ref(), anthropic.as_bytes());
+        assert_eq!(t.finish_reason, Some(FinishReason::Length));
+        let u = t.usage.unwrap();
+        assert_eq!((u.input_uncached, u.cached_input, u.output), (5, 3, 2));
+
+        let responses = r#"{"id":"resp","status":"incomplete","output":[],"usage":{"input_tokens":4,"output_tokens":9,"input_tokens_details":{"cached_tokens":0}}}"#;
+        let t = answer(ClientApi::OpenAiResponses, Provider::OpenAi, responses).unwrap();
+        assert_eq!(t.finish_reason, Some(FinishReason::Length));
+        assert_eq!(t.usage.unwrap().output, 9);
+    }
+
+    #[test]
+    fn odd_but_valid_bodies_pass_and_broken_ones_are_refused() {
+        // null and unexpected types where a reason or usage would be: passed, nothing read.
+        let odd = r#"{"choices":[{"finish_reason":null}],"usage":null,"status":200,"stop_reason":7}"#;
+        for (api, provider) in [
+            (ClientApi::OpenAiChat, Provider::Mistral),
+            (ClientApi::AnthropicMessages, Provider::Anthropic),
+            (ClientApi::OpenAiResponses, Provider::OpenAiCompatible),
+        ] {
+            let t = answer(api, provider, odd).unwrap();
+            assert_eq!((t.usage, t.finish_reason), (None, None), "{api:?}");
+        }
+        let empty = answer(ClientApi::OpenAiChat, Provider::OpenAi, r#"{"choices":[]}"#).unwrap();
+        assert_eq!(empty.finish_reason, None);
+        for broken in [r#"{"choices":[{"finish_reason":"stop"}]"#, "[1,2]", "", "{} trailing"] {
+            let err = answer(ClientApi::OpenAiChat, Provider::OpenAi, broken).unwrap_err();
+            assert!(matches!(err, TranslateError::InvalidResponse(_)), "{broken}");
+        }
     }
 }

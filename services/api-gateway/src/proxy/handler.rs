@@ -441,7 +441,7 @@ async fn forward(
         };
         meter.provider_key_id = Some(key.id.clone());
         let timeout = st.opts.upstream_timeout;
-        let sent = tokio::time::timeout(timeout, upstream.into_reqwest(&st.http).send()).await;
+        let sent = tokio::time::timeout(timeout, upstream.into_reqwest(st.http()).send()).await;
         let resp = match sent {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => {

@@ -93,7 +93,10 @@ pub struct ProxyState {
     pub breakers: Breakers,
     keys: Arc<Keys>,
     publisher: Publisher,
+    /// The upstream client built at start-up; each HTTP worker thread uses its own copy
+    /// ([`ProxyState::http`]).
     http: reqwest::Client,
+    http_per_thread: thread_local::ThreadLocal<reqwest::Client>,
     trust_forwarded_for: bool,
     opts: Options,
 }
@@ -138,10 +141,24 @@ impl ProxyState {
             keys: app.keys.clone(),
             publisher: app.publisher.clone(),
             http,
+            http_per_thread: thread_local::ThreadLocal::new(),
             trust_forwarded_for: app.trust_forwarded_for,
             opts,
         });
         Ok((state, feed))
+    }
+}
+
+impl ProxyState {
+    /// The upstream client of the calling thread. Every HTTP worker has a connection pool of
+    /// its own: a connection's task runs on the worker that opened it, so a request never
+    /// hands its upstream I/O to another thread (one shared pool cost two cross-thread wake-ups
+    /// and contended allocator locks per request). Falls back to the shared client if a
+    /// thread's own cannot be built.
+    fn http(&self) -> &reqwest::Client {
+        self.http_per_thread.get_or(|| {
+            keyward_providers::http_client().unwrap_or_else(|_| self.http.clone())
+        })
     }
 }
 
