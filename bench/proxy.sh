@@ -80,6 +80,12 @@ printf '%-28s %10s %10s %10s  %s\n' "direct (mock)" "$d_rps" "$d_p50" "$d_p99" "
 printf '%-28s %10s %10s %10s  %s\n' "through keyward" "$p_rps" "$p_p50" "$p_p99" "$p_codes"
 python3 -c "import sys; d,p,a,b,c,e=map(float,sys.argv[1:]); print(f'throughput ratio {p/d:.2f}; added p50 {b-a:.3f} ms; added p99 {e-c:.3f} ms')" \
   "$d_rps" "$p_rps" "$d_p50" "$p_p50" "$d_p99" "$p_p99"
+python3 - "$work/proxy.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+import json,sys
+n=sum(json.load(open(sys.argv[1])).get("statusCodeDistribution",{}).values())
+ticks,hz=int(sys.argv[2]),int(sys.argv[3])
+print(f"gateway process CPU (user + system) in the c=32 run: {ticks/hz*1e6/max(n,1):.1f} µs per request ({n} requests)")
+PY
 
 echo "gateway process RSS after the runs: $(rss) MB"
 # Last, 1,000 connections flat out (each sends its next request as soon as it has an answer).
