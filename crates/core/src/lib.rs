@@ -4,6 +4,7 @@ pub mod config;
 pub mod error;
 pub mod id;
 pub mod money;
+pub mod net;
 pub mod settings;
 
 pub use error::ErrorCode;

@@ -125,7 +125,9 @@ async fn main() {
         keyward_vault::run(&p, &c, keyward_telemetry::Metrics::new().unwrap(), t).await
     });
     let (h, g, u) = addrs();
-    let cfg = keyward_alert::Config::with_addrs(&h, &g, &u); // production defaults
+    // Production defaults, except that the bench's receiver listens on 127.0.0.1.
+    let mut cfg = keyward_alert::Config::with_addrs(&h, &g, &u);
+    cfg.allow_private_targets = true;
     let (p, c, t) = (tp.platform.clone(), cfg.clone(), token.clone());
     tokio::spawn(async move {
         keyward_alert::run(&p, &c, keyward_telemetry::Metrics::new().unwrap(), t).await

@@ -39,6 +39,11 @@ pub struct Config {
     /// Processed event ids are kept this long for deduplication of redeliveries.
     #[serde(default = "default_event_retention_days")]
     pub event_retention_days: u32,
+    /// Send webhook, Slack and PagerDuty notifications to `localhost` and to loopback, private
+    /// and link-local addresses too. Off by default: such a receiver is refused when the
+    /// request is made, after resolving its host name (SSRF guard; e-mail is not affected).
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 /// Exponential backoff with jitter: attempt `n` (1-based) failing waits
@@ -158,6 +163,7 @@ impl Config {
             secret_cache_secs: default_secret_cache_secs(),
             delivery_concurrency: default_concurrency(),
             event_retention_days: default_event_retention_days(),
+            allow_private_targets: false,
         }
     }
 

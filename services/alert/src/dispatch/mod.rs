@@ -67,6 +67,7 @@ impl Dispatcher {
         let transport = Transport::new(
             Duration::from_millis(cfg.http_timeout_ms),
             Duration::from_millis(cfg.smtp_timeout_ms),
+            cfg.allow_private_targets,
         )?;
         let longest = cfg
             .http_timeout_ms

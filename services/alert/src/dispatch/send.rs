@@ -1,6 +1,8 @@
 //! One attempt of one delivery over its channel's real protocol: HTTPS POST (webhook, Slack,
 //! PagerDuty) with `reqwest`, SMTP with `lettre`. Errors never carry URLs or secrets.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -44,21 +46,89 @@ impl Failure {
 pub struct Transport {
     http: reqwest::Client,
     smtp_timeout: Duration,
+    allow_private: bool,
+}
+
+/// Why a webhook, Slack or PagerDuty request was not sent: its host is internal.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused: the receiver's host is localhost or resolves only to loopback, private or \
+     link-local addresses (alert.allow_private_targets allows them)"
+)]
+struct InternalTarget;
+
+/// Resolves receivers' host names and keeps only public addresses, so the address connected to
+/// is the address checked: a public name pointing at (or re-pointed to) an internal address
+/// reaches nothing. IP-literal hosts are not resolved; [`Transport::check_target`] checks them.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            if keyward_core::net::internal_host(&host) {
+                return Err(InternalTarget.into());
+            }
+            let public = keep_public(tokio::net::lookup_host((host.as_str(), 0)).await?)?;
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The public addresses among a name's; none is an error.
+fn keep_public(addrs: impl Iterator<Item = SocketAddr>) -> Result<Vec<SocketAddr>, InternalTarget> {
+    let public: Vec<SocketAddr> = addrs
+        .filter(|a| !keyward_core::net::internal(a.ip()))
+        .collect();
+    if public.is_empty() {
+        return Err(InternalTarget);
+    }
+    Ok(public)
 }
 
 impl Transport {
     /// A transport with these timeouts. The HTTP client follows no redirects: a receiver that
     /// redirects gets a failed delivery, never our signed body or a token at another host.
-    pub fn new(http_timeout: Duration, smtp_timeout: Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+    /// Unless `allow_private`, HTTP receivers on localhost or an internal address are refused
+    /// when the request is made, after resolving the host name (the gateway's check of the URL
+    /// when a channel is saved does not resolve names).
+    pub fn new(
+        http_timeout: Duration,
+        smtp_timeout: Duration,
+        allow_private: bool,
+    ) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(http_timeout)
             .connect_timeout(http_timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("Keyward-Alert/", env!("CARGO_PKG_VERSION")))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.without_url().to_string())?;
-        Ok(Self { http, smtp_timeout })
+            .pool_idle_timeout(Duration::from_secs(30));
+        if !allow_private {
+            // No proxy either: through a proxy, the proxy (not this check) would pick the address.
+            builder = builder.dns_resolver(Arc::new(PublicOnly)).no_proxy();
+        }
+        let http = builder.build().map_err(|e| e.without_url().to_string())?;
+        Ok(Self {
+            http,
+            smtp_timeout,
+            allow_private,
+        })
+    }
+
+    /// Refuses a receiver URL whose host is an internal IP literal (those are not resolved, so
+    /// [`PublicOnly`] never sees them) or `localhost`.
+    fn check_target(&self, url: &str) -> Result<(), Failure> {
+        if self.allow_private {
+            return Ok(());
+        }
+        let host = reqwest::Url::parse(url.trim())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        if keyward_core::net::internal_host(&host) {
+            return Err(Failure::new(InternalTarget.to_string(), false));
+        }
+        Ok(())
     }
 
     /// One attempt. `Ok(status)` is the receiver's HTTP status (0 for e-mail).
@@ -74,6 +144,7 @@ impl Transport {
         match ch.kind {
             ChannelKind::Webhook => {
                 let url = secrets.get("url").ok_or_else(|| missing("url"))?;
+                self.check_target(url)?;
                 let key = secrets
                     .get("signing_secret")
                     .ok_or_else(|| missing("signing_secret"))?;
@@ -95,6 +166,7 @@ impl Transport {
                 let url = secrets
                     .get("webhook_url")
                     .ok_or_else(|| missing("webhook_url"))?;
+                self.check_target(url)?;
                 self.post(self.http.post(url).json(&render::slack(n))).await
             }
             ChannelKind::Pagerduty => {
@@ -103,6 +175,7 @@ impl Transport {
                     .ok_or_else(|| missing("routing_key"))?;
                 let s: PagerDutySettings = serde_json::from_value(ch.settings.clone())
                     .map_err(|e| Failure::new(format!("settings: {e}"), false))?;
+                self.check_target(&s.url)?;
                 self.post(self.http.post(&s.url).json(&render::pagerduty(key, n)))
                     .await
             }
@@ -116,6 +189,13 @@ impl Transport {
 
     async fn post(&self, req: reqwest::RequestBuilder) -> Result<u16, Failure> {
         let resp = req.send().await.map_err(|e| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                if c.is::<InternalTarget>() {
+                    return Failure::new(InternalTarget.to_string(), false);
+                }
+                cause = c.source();
+            }
             let kind = if e.is_timeout() {
                 "timed out"
             } else {
@@ -200,4 +280,57 @@ async fn body_snippet(mut resp: reqwest::Response) -> String {
     }
     buf.truncate(512);
     String::from_utf8_lossy(&buf).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(ips: &[&str]) -> std::vec::IntoIter<SocketAddr> {
+        ips.iter()
+            .map(|ip| SocketAddr::new(ip.parse().unwrap(), 443))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn only_public_addresses_of_a_name_are_connected_to() {
+        let mixed = keep_public(addrs(&["127.0.0.1", "93.184.216.34", "10.0.0.7", "::1"]));
+        assert_eq!(
+            mixed.unwrap(),
+            addrs(&["93.184.216.34"]).collect::<Vec<_>>()
+        );
+        for internal in [
+            &["127.0.0.1"][..],
+            &["169.254.169.254"],
+            &["10.1.2.3", "192.168.0.1", "fd00::1", "::ffff:127.0.0.1"],
+            &[],
+        ] {
+            assert!(keep_public(addrs(internal)).is_err(), "{internal:?}");
+        }
+    }
+
+    #[test]
+    fn literal_internal_hosts_are_refused_unless_allowed() {
+        let guarded =
+            Transport::new(Duration::from_secs(1), Duration::from_secs(1), false).unwrap();
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://[::1]/x",
+            "http://2130706433/x",
+            "http://localhost/x",
+            "https://169.254.169.254/latest/meta-data",
+        ] {
+            let f = guarded.check_target(url).unwrap_err();
+            assert!(!f.retryable, "{url}");
+            assert!(f.message.starts_with("refused:"), "{url}: {}", f.message);
+        }
+        assert!(
+            guarded
+                .check_target("https://hooks.slack.com/services/T/B/X")
+                .is_ok()
+        );
+        let open = Transport::new(Duration::from_secs(1), Duration::from_secs(1), true).unwrap();
+        assert!(open.check_target("http://127.0.0.1:9/x").is_ok());
+    }
 }

@@ -33,6 +33,8 @@ pub struct Options {
     pub broker_via: Option<SocketAddr>,
     pub source: Option<Arc<MemorySource>>,
     pub evaluate_interval_secs: u64,
+    /// `alert.allow_private_targets`: on, since the test receivers listen on 127.0.0.1.
+    pub allow_private_targets: bool,
 }
 
 impl Default for Options {
@@ -48,6 +50,7 @@ impl Default for Options {
             broker_via: None,
             source: None,
             evaluate_interval_secs: 3600,
+            allow_private_targets: true,
         }
     }
 }
@@ -152,6 +155,7 @@ pub async fn start(opts: Options) -> TestAlert {
     cfg.retry = opts.retry;
     cfg.tick_ms = 100;
     cfg.evaluate_interval_secs = opts.evaluate_interval_secs;
+    cfg.allow_private_targets = opts.allow_private_targets;
     let mut platform = tp.platform.clone();
     if let Some(via) = opts.broker_via {
         platform.broker.url = secrecy::SecretString::from(format!("amqp://guest:guest@{via}/%2f"));

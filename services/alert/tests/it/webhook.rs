@@ -108,3 +108,54 @@ async fn webhooks_never_follow_redirects() {
     assert_eq!(failed[0].last_http_status, 302);
     assert_eq!(failed[0].attempts, 1, "a redirect is not retried");
 }
+
+/// This machine's host name when it resolves to internal addresses only (as in containers and
+/// VMs: 127.0.x.1 or a private address), so that the resolver's check is what refuses it.
+async fn internal_host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim().to_owned();
+    let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), 80))
+        .await
+        .ok()?
+        .collect();
+    (!addrs.is_empty() && addrs.iter().all(|a| keyward_core::net::internal(a.ip()))).then_some(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_on_internal_addresses_are_refused_by_default() {
+    let t = start(Options {
+        allow_private_targets: false,
+        ..Options::default()
+    })
+    .await;
+    let rx = Receiver::start().await;
+    let port = rx.base.rsplit(':').next().unwrap().to_owned();
+    let mut urls = vec![
+        rx.url("/literal"),
+        format!("http://localhost:{port}/localhost"),
+    ];
+    match internal_host_name().await {
+        // A name the gateway's save-time check lets through: refused after resolving it.
+        Some(name) => urls.push(format!("http://{name}:{port}/resolved")),
+        None => eprintln!("note: this host name resolves to a public address; not tested"),
+    }
+    for (i, url) in urls.iter().enumerate() {
+        t.webhook(url, &format!("whsec_internal_{i}")).await;
+    }
+    t.publish(key_invalid("0193f3c4-0000-7000-8000-0000000000c2"))
+        .await;
+    until("every delivery fails", || async {
+        t.deliveries(Some("failed")).await.len() == urls.len()
+    })
+    .await;
+    for d in t.deliveries(Some("failed")).await {
+        assert_eq!(d.attempts, 1, "a refused receiver is not retried");
+        assert_eq!(d.last_http_status, 0);
+        assert!(d.last_error.starts_with("refused:"), "{}", d.last_error);
+        assert!(!d.last_error.contains(&port), "no address in the error");
+    }
+    assert!(
+        rx.settle(Duration::from_millis(500)).await.is_empty(),
+        "nothing reached the receiver"
+    );
+}

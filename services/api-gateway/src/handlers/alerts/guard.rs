@@ -4,11 +4,11 @@
 //! to services inside its own network. `api_gateway.allow_private_webhook_targets` turns it off
 //! (receivers on the same host or network; tests).
 //!
-//! Host names are not resolved here: a public name that resolves to an internal address is a
-//! network-policy matter (egress rules), documented in docs/alerts.md.
+//! Host names are not resolved here (a name's addresses can change after the check): the alert
+//! service refuses internal addresses again when it connects, after resolving the name
+//! (docs/alerts.md).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -54,49 +54,10 @@ fn check_url(field: &str, url: &str) -> ApiResult<()> {
         return Ok(());
     };
     // The URL parser normalizes hosts (`2130706433` → `127.0.0.1`, IPv6 in brackets).
-    let host = u.host_str().unwrap_or_default();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let refused = match bare.parse::<IpAddr>() {
-        Ok(ip) => internal(ip),
-        Err(_) => {
-            let d = host.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-    };
-    if refused {
+    if keyward_core::net::internal_host(u.host_str().unwrap_or_default()) {
         return Err(refuse(field));
     }
     Ok(())
-}
-
-fn internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        // 0.0.0.0/8 (this network) and 100.64.0.0/10 (carrier-grade NAT).
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
-}
-
-fn internal_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        // fc00::/7 unique local, fe80::/10 link-local.
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || ip.to_ipv4_mapped().is_some_and(internal_v4)
-}
-
-/// Whether `ip` is an address inside the deployment's own network.
-pub fn internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => internal_v6(v6),
-    }
 }
 
 #[cfg(test)]
