@@ -371,9 +371,8 @@ impl Exchange {
     /// reason are read, without building the rest of the body as a tree; it must still be a
     /// JSON object.
     fn passed_through(&self, body: &[u8]) -> Result<Translated, TranslateError> {
-        let head: PassedThrough = serde_json::from_slice(body).map_err(|_| {
-            TranslateError::InvalidResponse("the body is not a JSON object".into())
-        })?;
+        let head: PassedThrough = serde_json::from_slice(body)
+            .map_err(|_| TranslateError::InvalidResponse("the body is not a JSON object".into()))?;
         fn word(v: &Option<Value>) -> Option<&str> {
             v.as_ref().and_then(Value::as_str)
         }
@@ -473,7 +472,11 @@ mod tests {
         }
     }
 
-    fn answer(api: ClientApi, provider: Provider, body: &str) -> Result<Translated, TranslateError> {
+    fn answer(
+        api: ClientApi,
+        provider: Provider,
+        body: &str,
+    ) -> Result<Translated, TranslateError> {
         exchange(api, provider).response(&HeaderMap::new(), body.as_bytes())
     }
 
@@ -502,7 +505,8 @@ mod tests {
     #[test]
     fn odd_but_valid_bodies_pass_and_broken_ones_are_refused() {
         // null and unexpected types where a reason or usage would be: passed, nothing read.
-        let odd = r#"{"choices":[{"finish_reason":null}],"usage":null,"status":200,"stop_reason":7}"#;
+        let odd =
+            r#"{"choices":[{"finish_reason":null}],"usage":null,"status":200,"stop_reason":7}"#;
         for (api, provider) in [
             (ClientApi::OpenAiChat, Provider::Mistral),
             (ClientApi::AnthropicMessages, Provider::Anthropic),
@@ -513,9 +517,17 @@ mod tests {
         }
         let empty = answer(ClientApi::OpenAiChat, Provider::OpenAi, r#"{"choices":[]}"#).unwrap();
         assert_eq!(empty.finish_reason, None);
-        for broken in [r#"{"choices":[{"finish_reason":"stop"}]"#, "[1,2]", "", "{} trailing"] {
+        for broken in [
+            r#"{"choices":[{"finish_reason":"stop"}]"#,
+            "[1,2]",
+            "",
+            "{} trailing",
+        ] {
             let err = answer(ClientApi::OpenAiChat, Provider::OpenAi, broken).unwrap_err();
-            assert!(matches!(err, TranslateError::InvalidResponse(_)), "{broken}");
+            assert!(
+                matches!(err, TranslateError::InvalidResponse(_)),
+                "{broken}"
+            );
         }
     }
 }

@@ -314,7 +314,10 @@ mod tests {
         for i in 0..URL_CACHE + 3 {
             assert!(parse_http_url(format!("https://h{i}.example/v1")).is_some());
         }
-        assert!(PARSED_URLS.with_borrow(|c| c.len() <= URL_CACHE), "the cache stays bounded");
+        assert!(
+            PARSED_URLS.with_borrow(|c| c.len() <= URL_CACHE),
+            "the cache stays bounded"
+        );
     }
 
     #[test]

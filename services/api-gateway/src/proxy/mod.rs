@@ -156,9 +156,8 @@ impl ProxyState {
     /// and contended allocator locks per request). Falls back to the shared client if a
     /// thread's own cannot be built.
     fn http(&self) -> &reqwest::Client {
-        self.http_per_thread.get_or(|| {
-            keyward_providers::http_client().unwrap_or_else(|_| self.http.clone())
-        })
+        self.http_per_thread
+            .get_or(|| keyward_providers::http_client().unwrap_or_else(|_| self.http.clone()))
     }
 }
 
