@@ -361,6 +361,40 @@ async function main() {
     return 'connected';
   });
 
+  await step('define a model alias in Settings and call the proxy with it', async () => {
+    if (!vkey) throw new Error('no virtual key (previous step failed)');
+    await page.goto(`${ui.url}/#/settings`);
+    const form = page.getByRole('form', { name: 'Add a model alias' });
+    await form.waitFor({ timeout: 10_000 });
+    await form.locator('#ma-alias').fill('openai/fast');
+    await form.getByRole('button', { name: 'Add alias' }).click();
+    await form.getByText('1–100 letters').waitFor({ timeout: 5_000 });
+    await form.locator('#ma-alias').fill('fast');
+    await form.locator('#ma-target').fill('openai/gpt-4o-mini');
+    await form.getByRole('button', { name: 'Add alias' }).click();
+    await page.getByRole('button', { name: 'Delete alias fast' }).waitFor({ timeout: 10_000 });
+    // The gateway drops its cached aliases on `model_alias.changed`: the alias works at once.
+    const deadline = Date.now() + 5_000;
+    let status = 0;
+    let model = '';
+    while (Date.now() < deadline) {
+      const r = await fetch(`${gateway}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${vkey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'alias check' }], max_tokens: 8 }),
+      });
+      status = r.status;
+      const body = await r.json().catch(() => ({}));
+      if (r.ok) {
+        model = body.model ?? '';
+        break;
+      }
+      await sleep(200);
+    }
+    if (status !== 200) throw new Error(`the proxy answered ${status} for model "fast"`);
+    return `the form refused "openai/fast"; alias fast → openai/gpt-4o-mini saved and answered by the proxy (model ${model})`;
+  });
+
   // Every page, light and dark: screenshots and accessibility.
   const pages = [
     ['overview', '/'],

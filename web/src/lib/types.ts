@@ -236,6 +236,13 @@ export interface Replacement {
   request_fee: number;
 }
 
+export interface ModelAlias {
+  id: string;
+  alias: string;
+  target: string;
+  created_at: string;
+}
+
 export interface PriceOverride {
   id: string;
   provider: string;

@@ -4,9 +4,10 @@ import { api } from '../lib/api';
 import { useApp, useCan } from '../app/context';
 import { setPrefs, usePrefs, type ThemeChoice } from '../app/prefs';
 import { formatTime, fromLocalInput, isValidTimeZone, browserTimeZone } from '../lib/time';
-import type { Org, Page, PriceOverride } from '../lib/types';
+import type { ModelAlias, Org, Page, PriceOverride } from '../lib/types';
 import { formatMicros } from '../lib/money';
 import { overrideBody } from '../lib/pricing';
+import { aliasBody } from '../lib/aliases';
 import { PROVIDERS } from '../lib/providers';
 import { ActionError, Empty, ErrorState, Loading } from '../components/states';
 import { CopyButton, PageHead, useToast } from '../components/ui';
@@ -327,6 +328,103 @@ function PriceOverrides() {
   );
 }
 
+function ModelAliases() {
+  const canWrite = useCan('org', 'write', null);
+  const qc = useQueryClient();
+  const toast = useToast();
+  const { tz } = useApp();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const q = useQuery({ queryKey: ['model-aliases'], queryFn: async ({ signal }) => (await api.get<Page<ModelAlias>>('/api/v1/model-aliases', signal)).items });
+  const add = useMutation({
+    mutationFn: (body: unknown) => api.post<ModelAlias>('/api/v1/model-aliases', body),
+    onSuccess: (a) => {
+      void qc.invalidateQueries({ queryKey: ['model-aliases'] });
+      toast(`Alias ${a.alias} → ${a.target} added`);
+    },
+  });
+  const remove = useMutation({ mutationFn: (id: string) => api.del(`/api/v1/model-aliases/${id}`), onSuccess: () => void qc.invalidateQueries({ queryKey: ['model-aliases'] }) });
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    const r = aliasBody({ alias: String(f.get('alias') ?? ''), target: String(f.get('target') ?? '') });
+    if ('errors' in r) {
+      setErrors(r.errors);
+      return;
+    }
+    setErrors({});
+    add.mutate(r.body, { onSuccess: () => form.reset() });
+  };
+  const field = (name: string, label: string, placeholder: string) => (
+    <label className="field" htmlFor={`ma-${name}`}>
+      {label}
+      <input id={`ma-${name}`} name={name} placeholder={placeholder} autoComplete="off" aria-invalid={errors[name] ? true : undefined} aria-describedby={errors[name] ? `ma-${name}-err` : undefined} />
+      {errors[name] && (
+        <span id={`ma-${name}-err`} className="field-error">
+          {errors[name]}
+        </span>
+      )}
+    </label>
+  );
+  return (
+    <section className="card" aria-labelledby="s-aliases">
+      <h2 id="s-aliases">Model aliases</h2>
+      <p className="muted">Names your apps may send as <code>model</code>; each stands for a catalog model or an explicit provider/model. Changing one redirects traffic within seconds, without touching the apps.</p>
+      {canWrite && (
+        <form className="form" onSubmit={submit} style={{ marginBottom: '0.75rem' }} aria-label="Add a model alias" noValidate>
+          <div className="row" style={{ alignItems: 'flex-end' }}>
+            {field('alias', 'Alias', 'fast')}
+            {field('target', 'Model', 'openai/gpt-4o-mini')}
+            <button type="submit" className="primary" disabled={add.isPending}>
+              Add alias
+            </button>
+          </div>
+        </form>
+      )}
+      <ActionError error={add.error ?? remove.error} />
+      {q.isPending ? (
+        <Loading />
+      ) : q.error ? (
+        <ErrorState error={q.error} what="model aliases" onRetry={() => void q.refetch()} />
+      ) : q.data.length === 0 ? (
+        <Empty title="No aliases: apps name models directly" />
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <caption className="sr-only">Model aliases</caption>
+            <thead>
+              <tr>
+                <th scope="col">Alias</th>
+                <th scope="col">Model</th>
+                <th scope="col">Added</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {q.data.map((a) => (
+                <tr key={a.id}>
+                  <td>
+                    <code>{a.alias}</code>
+                  </td>
+                  <td>{a.target}</td>
+                  <td>{formatTime(a.created_at, tz, 'short')}</td>
+                  <td>
+                    {canWrite && (
+                      <button type="button" className="small danger" onClick={() => remove.mutate(a.id)} aria-label={`Delete alias ${a.alias}`}>
+                        Delete
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export default function Settings() {
   const { me } = useApp();
   return (
@@ -338,6 +436,7 @@ export default function Settings() {
         {!me?.totp_pending && (
           <>
             <OrgSettings />
+            <ModelAliases />
             <PriceOverrides />
           </>
         )}
