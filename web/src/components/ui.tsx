@@ -188,3 +188,32 @@ export function JsonView({ value, label }: { value: unknown; label: string }) {
     </div>
   );
 }
+
+/** A plain table of `items`: a visually hidden caption, column headers, one row of cells each. */
+export function SimpleTable<T>({ caption, headers, items, rowKey, cells }: { caption: string; headers: string[]; items: T[]; rowKey: (item: T) => string; cells: (item: T) => ReactNode[] }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            {headers.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((item) => (
+            <tr key={rowKey(item)}>
+              {cells(item).map((c, i) => (
+                <td key={headers[i] ?? i}>{c}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -9,8 +9,8 @@ import { formatMicros } from '../lib/money';
 import { overrideBody } from '../lib/pricing';
 import { aliasBody } from '../lib/aliases';
 import { PROVIDERS } from '../lib/providers';
-import { ActionError, Empty, ErrorState, Loading } from '../components/states';
-import { CopyButton, PageHead, useToast } from '../components/ui';
+import { ActionError, Empty, ErrorState, Loading, QueryView } from '../components/states';
+import { CopyButton, PageHead, SimpleTable, useToast } from '../components/ui';
 
 function zones(): string[] {
   const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
@@ -189,6 +189,21 @@ function Totp() {
   );
 }
 
+/** A labelled input with its validation message (announced through aria-describedby). */
+function CheckedField({ id, name, label, error, props }: { id: string; name: string; label: string; error?: string; props: Record<string, unknown> }) {
+  return (
+    <label className="field" htmlFor={id}>
+      {label}
+      <input id={id} name={name} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined} {...props} />
+      {error && (
+        <span id={`${id}-err`} className="field-error">
+          {error}
+        </span>
+      )}
+    </label>
+  );
+}
+
 function adjustment(o: PriceOverride): string {
   if (o.discount_bps !== undefined) return `${(o.discount_bps / 100).toFixed(2)}% off`;
   const r = o.replace;
@@ -229,17 +244,7 @@ function PriceOverrides() {
     setErrors({});
     add.mutate(r.body, { onSuccess: () => form.reset() });
   };
-  const field = (name: string, label: string, props: Record<string, unknown> = {}) => (
-    <label className="field" htmlFor={`po-${name}`}>
-      {label}
-      <input id={`po-${name}`} name={name} aria-invalid={errors[name] ? true : undefined} aria-describedby={errors[name] ? `po-${name}-err` : undefined} {...props} />
-      {errors[name] && (
-        <span id={`po-${name}-err`} className="field-error">
-          {errors[name]}
-        </span>
-      )}
-    </label>
-  );
+  const field = (name: string, label: string, props: Record<string, unknown> = {}) => <CheckedField id={`po-${name}`} name={name} label={label} error={errors[name]} props={props} />;
   return (
     <section className="card" aria-labelledby="s-prices">
       <h2 id="s-prices">Price overrides</h2>
@@ -285,45 +290,27 @@ function PriceOverrides() {
         </form>
       )}
       <ActionError error={add.error ?? remove.error} />
-      {q.isPending ? (
-        <Loading />
-      ) : q.error ? (
-        <ErrorState error={q.error} what="price overrides" onRetry={() => void q.refetch()} />
-      ) : q.data.length === 0 ? (
-        <Empty title="No overrides: list prices apply" />
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Price overrides</caption>
-            <thead>
-              <tr>
-                <th scope="col">Provider</th>
-                <th scope="col">Model</th>
-                <th scope="col">Adjustment</th>
-                <th scope="col">From</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.map((o) => (
-                <tr key={o.id}>
-                  <td>{o.provider}</td>
-                  <td>{o.model}</td>
-                  <td>{adjustment(o)}</td>
-                  <td>{formatTime(o.effective_from, tz, 'short')}</td>
-                  <td>
-                    {canWrite && (
-                      <button type="button" className="small danger" onClick={() => remove.mutate(o.id)} aria-label={`Delete override ${o.provider} ${o.model}`}>
-                        Delete
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryView q={q} what="price overrides" isEmpty={(d) => d.length === 0} empty={<Empty title="No overrides: list prices apply" />}>
+        {(items) => (
+          <SimpleTable
+            caption="Price overrides"
+            headers={['Provider', 'Model', 'Adjustment', 'From', 'Actions']}
+            items={items}
+            rowKey={(o) => o.id}
+            cells={(o) => [
+              o.provider,
+              o.model,
+              adjustment(o),
+              formatTime(o.effective_from, tz, 'short'),
+              canWrite && (
+                <button type="button" className="small danger" onClick={() => remove.mutate(o.id)} aria-label={`Delete override ${o.provider} ${o.model}`}>
+                  Delete
+                </button>
+              ),
+            ]}
+          />
+        )}
+      </QueryView>
     </section>
   );
 }
@@ -355,17 +342,7 @@ function ModelAliases() {
     setErrors({});
     add.mutate(r.body, { onSuccess: () => form.reset() });
   };
-  const field = (name: string, label: string, placeholder: string) => (
-    <label className="field" htmlFor={`ma-${name}`}>
-      {label}
-      <input id={`ma-${name}`} name={name} placeholder={placeholder} autoComplete="off" aria-invalid={errors[name] ? true : undefined} aria-describedby={errors[name] ? `ma-${name}-err` : undefined} />
-      {errors[name] && (
-        <span id={`ma-${name}-err`} className="field-error">
-          {errors[name]}
-        </span>
-      )}
-    </label>
-  );
+  const field = (name: string, label: string, placeholder: string) => <CheckedField id={`ma-${name}`} name={name} label={label} error={errors[name]} props={{ placeholder, autoComplete: 'off' }} />;
   return (
     <section className="card" aria-labelledby="s-aliases">
       <h2 id="s-aliases">Model aliases</h2>
@@ -382,45 +359,26 @@ function ModelAliases() {
         </form>
       )}
       <ActionError error={add.error ?? remove.error} />
-      {q.isPending ? (
-        <Loading />
-      ) : q.error ? (
-        <ErrorState error={q.error} what="model aliases" onRetry={() => void q.refetch()} />
-      ) : q.data.length === 0 ? (
-        <Empty title="No aliases: apps name models directly" />
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Model aliases</caption>
-            <thead>
-              <tr>
-                <th scope="col">Alias</th>
-                <th scope="col">Model</th>
-                <th scope="col">Added</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <code>{a.alias}</code>
-                  </td>
-                  <td>{a.target}</td>
-                  <td>{formatTime(a.created_at, tz, 'short')}</td>
-                  <td>
-                    {canWrite && (
-                      <button type="button" className="small danger" onClick={() => remove.mutate(a.id)} aria-label={`Delete alias ${a.alias}`}>
-                        Delete
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <QueryView q={q} what="model aliases" isEmpty={(d) => d.length === 0} empty={<Empty title="No aliases: apps name models directly" />}>
+        {(items) => (
+          <SimpleTable
+            caption="Model aliases"
+            headers={['Alias', 'Model', 'Added', 'Actions']}
+            items={items}
+            rowKey={(a) => a.id}
+            cells={(a) => [
+              <code key="alias">{a.alias}</code>,
+              a.target,
+              formatTime(a.created_at, tz, 'short'),
+              canWrite && (
+                <button type="button" className="small danger" onClick={() => remove.mutate(a.id)} aria-label={`Delete alias ${a.alias}`}>
+                  Delete
+                </button>
+              ),
+            ]}
+          />
+        )}
+      </QueryView>
     </section>
   );
 }
