@@ -6,7 +6,9 @@
 # (first, on the fresh gateway), after the runs, and with 1,000 connections flat out (last).
 # Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_MOCK_PORT (18080), KW_BENCH_WORKERS (the
 # gateway's HTTP workers; default one per core), KW_BENCH_GATEWAY_WRAPPER
-# (runs the gateway process under a profiler, e.g. "heaptrack -o /tmp/gw" or "perf record -g --").
+# (runs the gateway process under a profiler, e.g. "heaptrack -o /tmp/gw" or "perf record -g --"),
+# KW_BENCH_LOG=1 (the gateway logs as in production: JSON lines at `info`, one access-log line per
+# request, to a file; off by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset DATABASE_URL
@@ -34,6 +36,7 @@ trap cleanup EXIT
 
 "$bin" mock "$mport" >"$work/mock.log" 2>&1 &
 mpid=$!
+[ -n "${KW_BENCH_LOG:-}" ] && export KW_BENCH_LOG="$work/gateway.log" && echo "gateway logs: JSON lines at info (KW_BENCH_LOG)"
 "$bin" gateway "http://127.0.0.1:$mport" >"$work/gw.out" 2>"$work/gw.err" &
 gpid=$!
 for _ in $(seq 1 600); do grep -q READY "$work/gw.out" 2>/dev/null && break; sleep 0.2; done

@@ -8,7 +8,8 @@
 //!   process of its own (`proxy gateway-only`, so its memory can be measured alone), with an
 //!   org, a provider key pointing at `MOCK_URL`, a virtual key with RPM/TPM limits and a hard
 //!   org budget from the cost service. Prints `URL=…`, `KEY=…`, `PID=…` (the gateway's) and
-//!   `READY`, then serves until SIGINT.
+//!   `READY`, then serves until SIGINT. With `KW_BENCH_LOG=FILE` the gateway logs as in
+//!   production (JSON lines at `info`, an access-log line per request) into `FILE`.
 
 #![expect(
     clippy::unwrap_used,
@@ -119,6 +120,15 @@ async fn gateway_only() {
         .endpoints
         .insert("cost".into(), env("KW_BENCH_COST"));
     let cfg = gateway_config(env("KW_BENCH_PORT").parse().unwrap());
+    // KW_BENCH_LOG: log as production does (JSON lines at `info`, one access-log line per
+    // request, redacted) to the file the parent gave as stdout.
+    let _logs = std::env::var_os("KW_BENCH_LOG").map(|_| {
+        keyward_telemetry::init(&keyward_telemetry::TelemetryConfig {
+            format: keyward_telemetry::LogFormat::Json,
+            ..Default::default()
+        })
+        .unwrap()
+    });
     let shutdown = CancellationToken::new();
     let t = shutdown.clone();
     tokio::spawn(async move {
@@ -217,6 +227,9 @@ async fn gateway(mock_url: String) {
         }
         None => Command::new(&exe),
     };
+    if let Some(path) = std::env::var_os("KW_BENCH_LOG") {
+        command.stdout(std::fs::File::create(path).unwrap());
+    }
     let child = command
         .arg("gateway-only")
         .env("KW_BENCH_DB", &tp.db.name)
