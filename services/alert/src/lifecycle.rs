@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change, Who};
 use crate::error::{AlertError, Result};
-use crate::model::{Alert, AlertState, Delivery, Notice, Reason, Rule, Signal};
+use crate::model::{Alert, AlertState, ChannelKind, Delivery, Notice, Reason, Rule, Signal};
 use crate::store::{alerts, channels, deliveries, outbox, rules};
 
 /// What a signal did.
@@ -69,26 +69,37 @@ pub async fn notify(
     let targets = channels::targets(conn, alert.org_id, channel_ids).await?;
     let now = Utc::now();
     for ch in &targets {
-        let d = Delivery {
-            id: Uuid::now_v7(),
-            org_id: alert.org_id,
-            alert_id: Some(alert.id),
-            channel_id: ch.id,
-            channel_kind: ch.kind,
-            reason,
-            status: "pending".into(),
-            attempts: 0,
-            max_attempts,
-            next_attempt_at: Some(now),
-            last_error: String::new(),
-            last_http_status: 0,
-            payload: Notice::of(alert, reason),
-            created_at: now,
-            finished_at: None,
-        };
+        let d = pending(alert, (ch.id, ch.kind), reason, max_attempts, now);
         deliveries::insert(conn, &d).await?;
     }
     Ok(targets.len())
+}
+
+/// A delivery of `alert` to `channel` (id and kind), due now.
+fn pending(
+    alert: &Alert,
+    channel: (Uuid, ChannelKind),
+    reason: Reason,
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> Delivery {
+    Delivery {
+        id: Uuid::now_v7(),
+        org_id: alert.org_id,
+        alert_id: Some(alert.id),
+        channel_id: channel.0,
+        channel_kind: channel.1,
+        reason,
+        status: "pending".into(),
+        attempts: 0,
+        max_attempts,
+        next_attempt_at: Some(now),
+        last_error: String::new(),
+        last_http_status: 0,
+        payload: Notice::of(alert, reason),
+        created_at: now,
+        finished_at: None,
+    }
 }
 
 fn new_alert(rule: &Rule, s: &Signal, now: DateTime<Utc>) -> Alert {
@@ -366,5 +377,23 @@ pub async fn act(
     a.escalate_at = None;
     alerts::save(conn, &a).await?;
     audit_alert(conn, who, verb, Some(&before), &a, reason).await?;
+    match action {
+        Action::Acknowledge => sync_pagerduty(conn, &a, Reason::Acknowledged).await?,
+        Action::Resolve => sync_pagerduty(conn, &a, Reason::Resolved).await?,
+        Action::Snooze(_) => {}
+    }
     Ok(a)
+}
+
+/// Queues an `acknowledge` or `resolve` event for every PagerDuty channel that was sent this
+/// alert's trigger, so the incident there follows the alert (same `dedup_key`, the alert's
+/// fingerprint). Other channel kinds are not notified of acknowledgements and resolutions.
+async fn sync_pagerduty(conn: &mut PgConnection, alert: &Alert, reason: Reason) -> Result<()> {
+    let now = Utc::now();
+    for (channel_id, max_attempts) in deliveries::pagerduty_triggers(conn, alert.id).await? {
+        let channel = (channel_id, ChannelKind::Pagerduty);
+        let d = pending(alert, channel, reason, max_attempts, now);
+        deliveries::insert(conn, &d).await?;
+    }
+    Ok(())
 }

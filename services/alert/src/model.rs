@@ -92,13 +92,16 @@ string_enum!(
 );
 
 string_enum!(
-    /// Why a delivery was made.
+    /// Why a delivery was made. `acknowledged` and `resolved` go only to PagerDuty channels
+    /// that were sent the alert's trigger.
     Reason {
         Fired = "fired",
         Refired = "refired",
         Escalation = "escalation",
         Reminder = "reminder",
         Test = "test",
+        Acknowledged = "acknowledged",
+        Resolved = "resolved",
     }
 );
 

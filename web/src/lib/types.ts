@@ -346,7 +346,7 @@ export interface Delivery {
   alert_id: string | null;
   channel_id: string;
   channel_kind: string;
-  /** fired, refired, escalation, reminder, test. */
+  /** fired, refired, escalation, reminder, test; acknowledged and resolved (PagerDuty only). */
   reason: string;
   /** pending, delivered, failed. */
   status: string;

@@ -5463,7 +5463,7 @@ pub struct Delivery {
     pub channel_id: ::prost::alloc::string::String,
     #[prost(string, tag = "5")]
     pub channel_kind: ::prost::alloc::string::String,
-    /// "fired", "refired", "escalation", "reminder", "test".
+    /// "fired", "refired", "escalation", "reminder", "test"; "acknowledged" and "resolved" (PagerDuty only).
     #[prost(string, tag = "6")]
     pub reason: ::prost::alloc::string::String,
     /// "pending", "delivered", "failed".

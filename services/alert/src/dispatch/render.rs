@@ -166,6 +166,20 @@ pub fn email(n: &Notice) -> Email {
 /// A PagerDuty Events API v2 `trigger` event; the dedup key is the alert's fingerprint so
 /// PagerDuty groups repeats and escalations into one incident.
 pub fn pagerduty(routing_key: &str, n: &Notice) -> serde_json::Value {
+    // https://developer.pagerduty.com/docs/send-alert-event (Events API v2): `acknowledge` and
+    // `resolve` name the incident by `dedup_key` and carry no payload.
+    let follow_up = match n.reason.as_str() {
+        "acknowledged" => Some("acknowledge"),
+        "resolved" => Some("resolve"),
+        _ => None,
+    };
+    if let Some(action) = follow_up {
+        return json!({
+            "routing_key": routing_key,
+            "event_action": action,
+            "dedup_key": n.fingerprint,
+        });
+    }
     let severity = match n.severity.as_str() {
         "critical" => "critical",
         "warning" => "warning",

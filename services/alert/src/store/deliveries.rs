@@ -75,6 +75,23 @@ pub async fn insert(conn: &mut PgConnection, d: &Delivery) -> Result<()> {
     Ok(())
 }
 
+/// The PagerDuty channels that were sent (or are being sent) a trigger for `alert`, each with
+/// the attempt limit of its latest trigger delivery.
+pub async fn pagerduty_triggers(conn: &mut PgConnection, alert: Uuid) -> Result<Vec<(Uuid, i32)>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT ON (channel_id) channel_id, max_attempts FROM deliveries \
+         WHERE alert_id = $1 AND channel_kind = 'pagerduty' \
+           AND reason IN ('fired', 'refired', 'escalation', 'reminder') \
+         ORDER BY channel_id, created_at DESC",
+    )
+    .bind(alert)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("channel_id")?, r.try_get("max_attempts")?)))
+        .collect()
+}
+
 /// Claims up to `limit` due deliveries for one attempt each: their attempt count goes up and
 /// their next attempt moves out by `lease`, so nobody else sends them meanwhile and a crash
 /// mid-send only delays them.

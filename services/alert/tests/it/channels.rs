@@ -184,3 +184,81 @@ async fn slack_and_pagerduty_get_their_own_formats_and_channel_tests_are_logged(
     assert_eq!(bad.delivery.unwrap().status, "failed");
     t.audits_with("alert_channel.tested", 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagerduty_incidents_are_acknowledged_and_resolved_with_the_alert() {
+    let t = start(Options::default()).await;
+    let rx = Receiver::start().await;
+    t.channel(
+        "pagerduty",
+        serde_json::json!({"url": rx.url("/pagerduty")}),
+        serde_json::json!({"routing_key": "R0UTINGKEY0123456789abcdefABCDEF"}),
+    )
+    .await;
+    t.channel(
+        "slack",
+        serde_json::json!({}),
+        serde_json::json!({"webhook_url": rx.url("/slack/T000/B000/XXXX")}),
+    )
+    .await;
+    t.publish(key_invalid("0193f3c4-0000-7000-8000-0000000000e2"))
+        .await;
+    rx.wait_for(2).await;
+    let alert = t.alerts().await.remove(0);
+    let action = |request_id: &str| pb::AlertAction {
+        org_id: t.org.clone(),
+        alert_id: alert.id.clone(),
+        actor: meta().unwrap().actor,
+        request_id: request_id.into(),
+        ..Default::default()
+    };
+    t.client
+        .clone()
+        .acknowledge(action("req-ack"))
+        .await
+        .unwrap();
+    rx.wait_for(3).await;
+    // Acknowledging twice is a no-op: no second event.
+    t.client
+        .clone()
+        .acknowledge(action("req-ack-2"))
+        .await
+        .unwrap();
+    t.client
+        .clone()
+        .resolve(action("req-resolve"))
+        .await
+        .unwrap();
+    let got = rx.wait_for(4).await;
+    let settled = rx.settle(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        settled.len(),
+        4,
+        "trigger + slack, then acknowledge and resolve only"
+    );
+    let pd: Vec<serde_json::Value> = got
+        .iter()
+        .filter(|r| r.path == "/pagerduty")
+        .map(|r| r.json())
+        .collect();
+    let actions: Vec<&str> = pd
+        .iter()
+        .map(|p| p["event_action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["trigger", "acknowledge", "resolve"]);
+    for p in &pd {
+        assert_eq!(p["dedup_key"], alert.fingerprint.as_str());
+        assert_eq!(p["routing_key"], "R0UTINGKEY0123456789abcdefABCDEF");
+    }
+    assert!(pd[1].get("payload").is_none() && pd[2].get("payload").is_none());
+    let reasons: Vec<String> = t
+        .deliveries(None)
+        .await
+        .into_iter()
+        .filter(|d| d.channel_kind == "pagerduty")
+        .map(|d| d.reason)
+        .collect();
+    for r in ["fired", "acknowledged", "resolved"] {
+        assert!(reasons.iter().any(|x| x == r), "{r} in {reasons:?}");
+    }
+}

@@ -225,7 +225,7 @@ pub struct Delivery {
     pub alert_id: Option<String>,
     pub channel_id: String,
     pub channel_kind: String,
-    /// fired, refired, escalation, reminder, test.
+    /// fired, refired, escalation, reminder, test; acknowledged and resolved (PagerDuty only).
     pub reason: String,
     /// pending, delivered, failed.
     pub status: String,
