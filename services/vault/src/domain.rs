@@ -71,6 +71,9 @@ pub struct Vault {
     pub(crate) http: reqwest::Client,
     pub(crate) counters: Counters,
     pub(crate) policies: crate::policy::Policies,
+    /// Set once every configured KEK version is registered (the monitor does it at start);
+    /// until then sealing has no KEK row to count against and `/readyz` reports `kek`.
+    pub(crate) keks_registered: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub(crate) fn parse_id(field: &str, s: &str) -> Result<Uuid> {
@@ -111,6 +114,7 @@ impl Vault {
             http,
             counters: Counters::default(),
             policies: crate::policy::Policies::default(),
+            keks_registered: std::sync::Arc::default(),
         })
     }
 
@@ -124,7 +128,14 @@ impl Vault {
     ) -> Result<Sealed> {
         let provider = self.keys.provider();
         let kek_version = i32::try_from(provider.current_version()).unwrap_or(i32::MAX);
-        let wraps = store::count_wrap(tx, kek_version).await?;
+        let wraps = store::count_wrap(tx, kek_version)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::RowNotFound => VaultError::Unavailable(format!(
+                    "KEK version {kek_version} is not registered yet; retry shortly"
+                )),
+                e => e.into(),
+            })?;
         keyward_crypto::check_wrap_budget(u64::try_from(wraps).unwrap_or(u64::MAX))
             .map_err(|e| VaultError::Precondition(e.to_string()))?;
         let (org, id) = (k.org_id.to_string(), k.id.to_string());

@@ -78,7 +78,16 @@ pub async fn run(
         Vault::new(pool, keys, publisher, cfg.clone()).map_err(|e| Error::Config(e.to_string()))?,
     );
     // KEK versions are registered (and checked against the stored fingerprints) once the
-    // database is reachable; until then /readyz reports the database as missing.
+    // database is reachable; until then /readyz reports `kek` missing (a Store before it would
+    // find no KEK row to count its wrap against).
+    let registered = vault.keks_registered.clone();
+    host.readiness.add("kek", move || {
+        let ok = registered.load(std::sync::atomic::Ordering::Acquire);
+        async move {
+            ok.then_some(())
+                .ok_or_else(|| "KEK versions are not registered yet".to_owned())
+        }
+    });
     let v = vault.clone();
     let token = host.shutdown();
     host.spawn("monitor", async move { monitor::run(v, token).await });

@@ -152,6 +152,9 @@ pub async fn run(vault: Arc<Vault>, shutdown: CancellationToken) -> Result<(), V
             () = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
+    vault
+        .keks_registered
+        .store(true, std::sync::atomic::Ordering::Release);
     let health = tokio::spawn(health_loop(vault.clone(), shutdown.clone()));
     let period = Duration::from_secs(vault.cfg.maintenance_interval_secs.max(1));
     loop {

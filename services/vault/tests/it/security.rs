@@ -353,3 +353,53 @@ async fn callers_without_a_service_identity_are_refused() {
         tonic::Code::PermissionDenied
     );
 }
+
+/// `/readyz` stays 503 (naming `kek`) until the KEK versions are registered, so the first Store
+/// after readiness never finds its KEK row missing (it once answered "database unavailable").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_only_once_the_kek_is_registered() {
+    let pg = Gate::start("127.0.0.1:5432".parse().unwrap()).await;
+    pg.close();
+    let mut tp = keyward_testkit::TestPlatform::new(&[(
+        keyward_core::ServiceName::Vault,
+        &keyward_vault::MIGRATOR,
+    )])
+    .await;
+    tp.platform.database.url = tp
+        .platform
+        .database
+        .url
+        .replace("127.0.0.1:5432", &pg.addr().to_string());
+    let cfg = config(KEK_A);
+    let url = format!("http://{}/readyz", cfg.http);
+    let (p, c) = (tp.platform.clone(), cfg.clone());
+    let token = tokio_util::sync::CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let metrics = keyward_telemetry::Metrics::new().unwrap();
+        keyward_vault::run(&p, &c, metrics, t).await
+    });
+    let mut body = String::new();
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(&url).await {
+            assert_eq!(r.status(), 503, "ready without a database");
+            body = r.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let missing = v["missing"].as_array().unwrap();
+    assert!(missing.contains(&"database".into()), "{body}");
+    assert!(missing.contains(&"kek".into()), "{body}");
+
+    pg.open();
+    wait_ready(&cfg).await;
+    let mut client = connect(&tp, &cfg.grpc_url, "api-gateway").await;
+    let org = new_org();
+    let stored = client
+        .store(store_req(&org, "first", &openai_key("readyfirst")))
+        .await;
+    assert!(stored.is_ok(), "the first Store after /readyz: {stored:?}");
+    token.cancel();
+}
