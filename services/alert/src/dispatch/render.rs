@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::model::Notice;
+use crate::model::{Notice, Reason};
 
 /// The event type of a notice: `alert.fired`, `alert.refired`, `alert.escalation`,
 /// `alert.reminder` or `alert.test`.
@@ -168,9 +168,9 @@ pub fn email(n: &Notice) -> Email {
 pub fn pagerduty(routing_key: &str, n: &Notice) -> serde_json::Value {
     // https://developer.pagerduty.com/docs/send-alert-event (Events API v2): `acknowledge` and
     // `resolve` name the incident by `dedup_key` and carry no payload.
-    let follow_up = match n.reason.as_str() {
-        "acknowledged" => Some("acknowledge"),
-        "resolved" => Some("resolve"),
+    let follow_up = match Reason::parse(&n.reason) {
+        Some(Reason::Acknowledged) => Some("acknowledge"),
+        Some(Reason::Resolved) => Some("resolve"),
         _ => None,
     };
     if let Some(action) = follow_up {

@@ -117,15 +117,11 @@ impl Transport {
 
     /// Refuses a receiver URL whose host is an internal IP literal (those are not resolved, so
     /// [`PublicOnly`] never sees them) or `localhost`.
-    fn check_target(&self, url: &str) -> Result<(), Failure> {
+    fn check_target(&self, url: &reqwest::Url) -> Result<(), Failure> {
         if self.allow_private {
             return Ok(());
         }
-        let host = reqwest::Url::parse(url.trim())
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        if keyward_core::net::internal_host(&host) {
+        if keyward_core::net::internal_host(url.host_str().unwrap_or_default()) {
             return Err(Failure::new(InternalTarget.to_string(), false));
         }
         Ok(())
@@ -144,7 +140,6 @@ impl Transport {
         match ch.kind {
             ChannelKind::Webhook => {
                 let url = secrets.get("url").ok_or_else(|| missing("url"))?;
-                self.check_target(url)?;
                 let key = secrets
                     .get("signing_secret")
                     .ok_or_else(|| missing("signing_secret"))?;
@@ -166,7 +161,6 @@ impl Transport {
                 let url = secrets
                     .get("webhook_url")
                     .ok_or_else(|| missing("webhook_url"))?;
-                self.check_target(url)?;
                 self.post(self.http.post(url).json(&render::slack(n))).await
             }
             ChannelKind::Pagerduty => {
@@ -175,7 +169,6 @@ impl Transport {
                     .ok_or_else(|| missing("routing_key"))?;
                 let s: PagerDutySettings = serde_json::from_value(ch.settings.clone())
                     .map_err(|e| Failure::new(format!("settings: {e}"), false))?;
-                self.check_target(&s.url)?;
                 self.post(self.http.post(&s.url).json(&render::pagerduty(key, n)))
                     .await
             }
@@ -187,8 +180,14 @@ impl Transport {
         }
     }
 
+    /// Sends one HTTP notification (webhook, Slack, PagerDuty): its target is checked here, the
+    /// one place every HTTP channel goes through.
     async fn post(&self, req: reqwest::RequestBuilder) -> Result<u16, Failure> {
-        let resp = req.send().await.map_err(|e| {
+        let req = req
+            .build()
+            .map_err(|e| Failure::new(format!("bad request: {}", e.without_url()), false))?;
+        self.check_target(req.url())?;
+        let resp = self.http.execute(req).await.map_err(|e| {
             let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
             while let Some(c) = cause {
                 if c.is::<InternalTarget>() {
@@ -321,16 +320,21 @@ mod tests {
             "http://localhost/x",
             "https://169.254.169.254/latest/meta-data",
         ] {
-            let f = guarded.check_target(url).unwrap_err();
+            let f = guarded
+                .check_target(&reqwest::Url::parse(url).unwrap())
+                .unwrap_err();
             assert!(!f.retryable, "{url}");
             assert!(f.message.starts_with("refused:"), "{url}: {}", f.message);
         }
         assert!(
             guarded
-                .check_target("https://hooks.slack.com/services/T/B/X")
+                .check_target(
+                    &reqwest::Url::parse("https://hooks.slack.com/services/T/B/X").unwrap()
+                )
                 .is_ok()
         );
         let open = Transport::new(Duration::from_secs(1), Duration::from_secs(1), true).unwrap();
-        assert!(open.check_target("http://127.0.0.1:9/x").is_ok());
+        let local = reqwest::Url::parse("http://127.0.0.1:9/x").unwrap();
+        assert!(open.check_target(&local).is_ok());
     }
 }

@@ -147,9 +147,7 @@ impl ProxyState {
         });
         Ok((state, feed))
     }
-}
 
-impl ProxyState {
     /// The upstream client of the calling thread. Every HTTP worker has a connection pool of
     /// its own: a connection's task runs on the worker that opened it, so a request never
     /// hands its upstream I/O to another thread (one shared pool cost two cross-thread wake-ups
