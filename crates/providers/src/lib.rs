@@ -31,7 +31,7 @@ pub use chat::{
     ClientApi, Exchange, PrepareError, Prepared, Translated, prepare, serves_responses,
     usage_from_response,
 };
-pub use client::http_client;
+pub use client::{UpstreamClient, UpstreamError, UpstreamResponse, http_client};
 pub use errors::{ApiShape, ClientError, ErrorKind, client_error, error_body, translate_error};
 pub use format::{FormatError, check_format};
 pub use provider::{Provider, UnknownProvider, bedrock_control_plane_url, bedrock_runtime_url};

@@ -73,6 +73,8 @@ pub struct UpstreamRequest {
     pub method: Method,
     /// The full URL, query included.
     pub url: Url,
+    /// The same URL as an `http::Uri`, for [`crate::UpstreamClient`].
+    pub uri: http::Uri,
     /// Content type, accept, credentials (marked sensitive).
     pub headers: HeaderMap,
     /// The JSON body, exactly as signed (Bedrock).
@@ -206,24 +208,27 @@ const URL_CACHE: usize = 512;
 thread_local! {
     /// Upstream URLs parsed on this thread: a proxy sends request after request to the same few
     /// URLs, and parsing one (IDNA host processing included) cost ~4% of the gateway's CPU.
-    static PARSED_URLS: RefCell<HashMap<String, Url>> = RefCell::new(HashMap::new());
+    static PARSED_URLS: RefCell<HashMap<String, (Url, http::Uri)>> = RefCell::new(HashMap::new());
 }
 
-/// `text` as an http(s) URL with a host, from this thread's cache when it was parsed before.
-fn parse_http_url(text: String) -> Option<Url> {
-    if let Some(url) = PARSED_URLS.with_borrow(|cache| cache.get(&text).cloned()) {
-        return Some(url);
+/// `text` as an http(s) URL with a host (and as the same `http::Uri`), from this thread's cache
+/// when it was parsed before.
+fn parse_http_url(text: String) -> Option<(Url, http::Uri)> {
+    if let Some(parsed) = PARSED_URLS.with_borrow(|cache| cache.get(&text).cloned()) {
+        return Some(parsed);
     }
     let url = Url::parse(&text)
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())?;
+    // The serialized `Url` is normalized (IDNA hosts in ASCII), which `Uri` accepts.
+    let uri = http::Uri::try_from(url.as_str()).ok()?;
     PARSED_URLS.with_borrow_mut(|cache| {
         if cache.len() >= URL_CACHE {
             cache.clear();
         }
-        cache.insert(text, url.clone());
+        cache.insert(text, (url.clone(), uri.clone()));
     });
-    Some(url)
+    Some((url, uri))
 }
 
 /// Builds the request for `call` with `body` (already in the provider's format): URL, content
@@ -244,7 +249,7 @@ pub(crate) fn build_upstream_at(
     now: SystemTime,
 ) -> Result<UpstreamRequest, BuildError> {
     let provider = target.provider;
-    let url = parse_http_url(format!("{}{}", base_url(target)?, path(target, call)?))
+    let (url, uri) = parse_http_url(format!("{}{}", base_url(target)?, path(target, call)?))
         .ok_or(BuildError::InvalidBaseUrl(provider))?;
     let accept = match (provider, call) {
         // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
@@ -268,6 +273,7 @@ pub(crate) fn build_upstream_at(
     Ok(UpstreamRequest {
         method: Method::POST,
         url,
+        uri,
         headers,
         body,
     })
@@ -306,6 +312,11 @@ mod tests {
     fn parsed_urls_are_cached_per_thread_and_checked_every_time() {
         let text = "http://127.0.0.1:9/v1/chat/completions";
         let first = parse_http_url(text.to_owned()).unwrap();
+        assert_eq!(
+            first.1.to_string(),
+            first.0.as_str(),
+            "the Uri is the same URL"
+        );
         assert!(PARSED_URLS.with_borrow(|c| c.contains_key(text)));
         assert_eq!(parse_http_url(text.to_owned()).unwrap(), first);
         assert_eq!(parse_http_url("ftp://example.com/x".to_owned()), None);

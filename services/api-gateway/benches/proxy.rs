@@ -34,6 +34,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+/// The allocator of the `keyward` binary, so the gateway process measures as it runs in production.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const UPSTREAM_KEY: &str = "sk-proj-benchFAKEbenchFAKEbenchFAKEbenchFAKEbenchFAKE00";
 const KEK: &str = "1:vY/EH0JkLFkh7JlaPh/5rn6hHQC9uiyg3QJFrT+hv4U=";
 const PASSWORD: &str = "correct horse battery staple 42";

@@ -173,8 +173,8 @@ async fn failover_from_a_failing_primary_key_to_the_secondary() {
         assert!(err.retryable, "{failure:?}");
         let (exchange, response) =
             send_with(&mock, ClientApi::OpenAiChat, provider, &secondary, &request).await;
-        assert_eq!(response.status(), 200, "{failure:?}");
-        let headers = response.headers().clone();
+        assert_eq!(response.status, 200, "{failure:?}");
+        let headers = response.headers.clone();
         let translated = exchange
             .response(&headers, &response.bytes().await.unwrap())
             .unwrap();

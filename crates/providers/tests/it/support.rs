@@ -5,12 +5,10 @@ use futures::StreamExt as _;
 use keyward_providers::sse::SseParser;
 use keyward_providers::{
     ClientApi, ClientError, Exchange, Provider, ProviderSecret, StreamSummary, Target, Translated,
-    prepare,
+    UpstreamClient, UpstreamResponse, prepare,
 };
 use keyward_testkit::mock_providers::{KeyKind, MockProviders, fixture_secret, mock_tokens};
 use serde_json::{Value, json};
-
-use crate::client;
 
 pub const SYSTEM: &str = "Be brief.";
 pub const USER: &str = "Say hello to the test suite.";
@@ -60,14 +58,15 @@ pub fn anthropic_request(stream: bool) -> Value {
     })
 }
 
-/// Sends `request` of `api` to `provider` on the mock with `secret`.
+/// Sends `request` of `api` to `provider` on the mock with `secret`, with the proxy's own
+/// upstream client.
 pub async fn send_with(
     mock: &MockProviders,
     api: ClientApi,
     provider: Provider,
     secret: &ProviderSecret,
     request: &Value,
-) -> (Exchange, reqwest::Response) {
+) -> (Exchange, UpstreamResponse) {
     let base_url = mock.base_url(provider);
     let target = Target {
         provider,
@@ -76,10 +75,9 @@ pub async fn send_with(
         secret,
     };
     let prepared = prepare(api, request, &target).unwrap_or_else(|e| panic!("{provider:?}: {e}"));
-    let response = prepared
-        .upstream
-        .into_reqwest(&client())
-        .send()
+    let response = UpstreamClient::new()
+        .unwrap()
+        .send(prepared.upstream)
         .await
         .unwrap();
     (prepared.exchange, response)
@@ -91,7 +89,7 @@ pub async fn send(
     api: ClientApi,
     provider: Provider,
     request: &Value,
-) -> (Exchange, reqwest::Response) {
+) -> (Exchange, UpstreamResponse) {
     send_with(
         mock,
         api,
@@ -110,8 +108,8 @@ pub async fn complete(
     request: &Value,
 ) -> (Translated, Value) {
     let (exchange, response) = send(mock, api, provider, request).await;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
+    let status = response.status.as_u16();
+    let headers = response.headers.clone();
     let body = response.bytes().await.unwrap();
     assert_eq!(
         status,
@@ -135,9 +133,9 @@ pub async fn fail(
     request: &Value,
 ) -> ClientError {
     let (exchange, response) = send_with(mock, api, provider, secret, request).await;
-    let status = response.status().as_u16();
+    let status = response.status.as_u16();
     assert!(status >= 400, "{provider:?} answered {status}");
-    let headers = response.headers().clone();
+    let headers = response.headers.clone();
     let body = response.bytes().await.unwrap();
     exchange.error(status, &headers, &body, secret)
 }
@@ -150,11 +148,11 @@ pub async fn stream(
     request: &Value,
 ) -> (Vec<u8>, StreamSummary) {
     let (exchange, response) = send(mock, api, provider, request).await;
-    assert_eq!(response.status(), 200, "{provider:?}");
+    assert_eq!(response.status, 200, "{provider:?}");
     assert!(exchange.is_stream());
     let mut observer = exchange.stream();
     let mut out = Vec::new();
-    let mut chunks = response.bytes_stream();
+    let mut chunks = response.into_stream();
     while let Some(chunk) = chunks.next().await {
         out.extend_from_slice(&observer.feed(chunk.unwrap()));
     }

@@ -12,7 +12,7 @@ use chrono::Utc;
 use futures::StreamExt as _;
 use keyward_providers::{
     ApiShape, ClientApi, ClientError, ErrorKind, PrepareError, Prepared, StreamObserver, Target,
-    client_error, prepare,
+    UpstreamError, UpstreamResponse, client_error, prepare,
 };
 use serde_json::{Value, json};
 
@@ -441,8 +441,8 @@ async fn forward(
         };
         meter.provider_key_id = Some(key.id.clone());
         let timeout = st.opts.upstream_timeout;
-        let sent = tokio::time::timeout(timeout, upstream.into_reqwest(st.http()).send()).await;
-        let resp = match sent {
+        let sent = tokio::time::timeout(timeout, st.http().send(upstream)).await;
+        let mut resp = match sent {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => {
                 st.breakers.failure(&key.id);
@@ -463,8 +463,8 @@ async fn forward(
                 continue;
             }
         };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
+        let status = resp.status.as_u16();
+        let headers = std::mem::take(&mut resp.headers);
         if !(200..300).contains(&status) {
             let body = tokio::time::timeout(timeout, resp.bytes())
                 .await
@@ -554,7 +554,7 @@ async fn forward(
 struct Relay {
     meter: Meter,
     observer: StreamObserver,
-    upstream: futures::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+    upstream: futures::stream::BoxStream<'static, Result<Bytes, UpstreamError>>,
     idle: Duration,
     done: bool,
 }
@@ -591,14 +591,14 @@ impl Drop for Relay {
 fn stream_response(
     meter: Meter,
     observer: StreamObserver,
-    resp: reqwest::Response,
+    resp: UpstreamResponse,
     idle: Duration,
 ) -> HttpResponse {
     let rid = meter.request_id.clone();
     let relay = Relay {
         meter,
         observer,
-        upstream: resp.bytes_stream().boxed(),
+        upstream: resp.into_stream(),
         idle,
         done: false,
     };

@@ -30,6 +30,7 @@ use keyward_bus::Publisher;
 use keyward_core::ServiceName;
 use keyward_core::settings::Platform;
 use keyward_pricing::PriceBook;
+use keyward_providers::UpstreamClient;
 
 use crate::auth::Keys;
 use crate::state::AppState;
@@ -95,8 +96,8 @@ pub struct ProxyState {
     publisher: Publisher,
     /// The upstream client built at start-up; each HTTP worker thread uses its own copy
     /// ([`ProxyState::http`]).
-    http: reqwest::Client,
-    http_per_thread: thread_local::ThreadLocal<reqwest::Client>,
+    http: UpstreamClient,
+    http_per_thread: thread_local::ThreadLocal<UpstreamClient>,
     trust_forwarded_for: bool,
     opts: Options,
 }
@@ -117,7 +118,7 @@ impl ProxyState {
         let _ = platform.endpoint(ServiceName::Vault)?;
         let vault = app.vault.clone();
         let book = PriceBook::builtin().map_err(|e| format!("price book: {e}"))?;
-        let http = keyward_providers::http_client().map_err(|e| format!("http client: {e}"))?;
+        let http = UpstreamClient::new().map_err(|e| format!("upstream client: {e}"))?;
         let (budgets, feed): (Arc<dyn BudgetSource>, _) =
             match (&opts.budgets, app.upstreams.cost()) {
                 (Some(b), _) => (b.clone(), None),
@@ -153,9 +154,9 @@ impl ProxyState {
     /// hands its upstream I/O to another thread (one shared pool cost two cross-thread wake-ups
     /// and contended allocator locks per request). Falls back to the shared client if a
     /// thread's own cannot be built.
-    fn http(&self) -> &reqwest::Client {
+    fn http(&self) -> &UpstreamClient {
         self.http_per_thread
-            .get_or(|| keyward_providers::http_client().unwrap_or_else(|_| self.http.clone()))
+            .get_or(|| UpstreamClient::new().unwrap_or_else(|_| self.http.clone()))
     }
 }
 
