@@ -585,23 +585,31 @@ async fn docs() -> HttpResponse {
         .body(page.clone())
 }
 
-/// Logs one line per request: method, route pattern (never the query), status, duration.
-async fn access_log(
+/// The outermost middleware: the request id ([`crate::request_id`]) and one access-log line per
+/// request: method, route pattern (never the query), status, duration. One middleware, not
+/// two: each `from_fn` layer boxes the rest of the chain's future once more per request.
+async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let res = next.call(req).await?;
-    tracing::info!(
-        method = %method,
-        route = %route,
-        status = res.status().as_u16(),
-        request_id = %crate::request_id::current(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "http request"
-    );
+    let id = crate::request_id::assign(&req);
+    // Nothing to gather for a line that is not written.
+    let line = tracing::enabled!(tracing::Level::INFO).then(|| {
+        let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        (req.method().clone(), route, id.clone())
+    });
+    let res = crate::request_id::within(id, next.call(req)).await?;
+    if let Some((method, route, request_id)) = line {
+        tracing::info!(
+            method = %method,
+            route = %route,
+            status = res.status().as_u16(),
+            request_id = %request_id,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "http request"
+        );
+    }
     Ok(res)
 }
 
@@ -628,8 +636,7 @@ pub fn app(
         .app_data(state)
         .app_data(web::PayloadConfig::new(crate::body::MAX_BODY))
         .wrap(from_fn(crate::authz::middleware))
-        .wrap(from_fn(access_log))
-        .wrap(from_fn(crate::request_id::middleware))
+        .wrap(from_fn(request_context))
         .configure(proxy)
         .configure(move |c| keyward_telemetry::ops_routes(c, service, readiness, metrics))
         .route("/openapi.json", web::get().to(openapi))

@@ -1,10 +1,8 @@
 //! Request ids: the client's `x-request-id` when it is sane, else a new UUIDv7. Echoed in the
 //! response header and in every error body; available to the whole request as a task-local.
 
-use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 
 /// The header carrying the id both ways.
@@ -32,11 +30,9 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// The outermost middleware.
-pub async fn middleware(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+/// The request's id: the client's `x-request-id` when sane, else a new UUIDv7. Stored in the
+/// request's extensions for handlers.
+pub fn assign(req: &ServiceRequest) -> String {
     let id = req
         .headers()
         .get(&HEADER_NAME)
@@ -44,12 +40,18 @@ pub async fn middleware(
         .filter(|v| sane(v))
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let res = REQUEST_ID.scope(id.clone(), next.call(req)).await;
-    let mut res = match res {
-        Ok(r) => r,
-        Err(e) => return Err(e),
-    };
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    id
+}
+
+/// Runs the rest of the chain with `id` as the task-local [`current`] id, and echoes it in the
+/// response header.
+pub async fn within<B>(
+    id: String,
+    rest: impl Future<Output = Result<ServiceResponse<B>, Error>>,
+) -> Result<ServiceResponse<B>, Error> {
+    let header = HeaderValue::from_str(&id).ok();
+    let mut res = REQUEST_ID.scope(id, rest).await?;
+    if let Some(v) = header {
         res.headers_mut().insert(HEADER_NAME.clone(), v);
     }
     Ok(res)
