@@ -77,7 +77,7 @@ echo "c=1000 at 1000 req/s: $q_rps req/s, p50 $q_p50 ms, p99 $q_p99 ms, $q_codes
 
 # The c=32 comparison, in KW_BENCH_ROUNDS rounds (default 3) of direct then through Keyward: two
 # shared cores make single runs noisy (the direct p99 alone varies by ±30%), so every round is
-# printed and the verdict is the median round.
+# printed and the verdict is the median of each figure over the rounds.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$gpid_real/stat"; } # utime + stime, in clock ticks
 rounds="${KW_BENCH_ROUNDS:-3}"
 printf '%-6s %-16s %10s %10s %10s  %s\n' "round" "" "req/s" "p50 ms" "p99 ms" "status codes"
