@@ -64,11 +64,14 @@ type Direct = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// header map. Replacing it on the proxy's path took 15% off the gateway's CPU per request
 /// (bench/RESULTS.md, "LLM proxy").
 ///
-/// Cloning shares the pool. Each actix worker should hold its own (see the gateway's
-/// `ProxyState::http`): a connection then only ever carries its own worker's requests.
+/// Cloning shares the pool; [`UpstreamClient::with_own_pool`] does not. Each actix worker should
+/// hold its own pool (see the gateway's `ProxyState::http`): a connection then only ever carries
+/// its own worker's requests.
 #[derive(Clone)]
 pub struct UpstreamClient {
     direct: Direct,
+    /// Kept to give [`UpstreamClient::with_own_pool`] the same TCP and TLS set-up.
+    connector: HttpsConnector<HttpConnector>,
     proxies: Arc<Matcher>,
     via_proxy: reqwest::Client,
 }
@@ -130,17 +133,20 @@ impl UpstreamClient {
             .https_or_http()
             .enable_all_versions()
             .wrap_connector(tcp);
-        let direct = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_max_idle_per_host(IDLE_PER_HOST)
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .build(connector);
         Ok(Self {
-            direct,
+            direct: pool(connector.clone()),
+            connector,
             proxies: Arc::new(proxies),
             via_proxy,
         })
+    }
+
+    /// The same client (TLS set-up, proxies) with a connection pool of its own, empty.
+    pub fn with_own_pool(&self) -> Self {
+        Self {
+            direct: pool(self.connector.clone()),
+            ..self.clone()
+        }
     }
 
     /// Sends `request` and returns once the response head is in. Add a timeout around it.
@@ -191,6 +197,16 @@ impl UpstreamClient {
             body: ResponseBody::Direct(body),
         })
     }
+}
+
+/// A connection pool over `connector`.
+fn pool(connector: HttpsConnector<HttpConnector>) -> Direct {
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_max_idle_per_host(IDLE_PER_HOST)
+        .pool_idle_timeout(IDLE_TIMEOUT)
+        .build(connector)
 }
 
 impl UpstreamResponse {
@@ -288,7 +304,12 @@ mod tests {
         assert_eq!(resp.status, 200);
         assert_eq!(resp.headers["x-up"], "1");
         assert_eq!(resp.bytes().await.unwrap(), &b"{\"ok\":true}"[..]);
-        let resp = client.send(request(&format!("{base}/v1"))).await.unwrap();
+        // A copy with a pool of its own works the same.
+        let resp = client
+            .with_own_pool()
+            .send(request(&format!("{base}/v1")))
+            .await
+            .unwrap();
         let chunks: Vec<Bytes> = resp.into_stream().try_collect().await.unwrap();
         assert_eq!(chunks.concat(), b"{\"ok\":true}");
         let head = seen.lock().unwrap()[0].to_lowercase();

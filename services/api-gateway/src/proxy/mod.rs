@@ -94,8 +94,8 @@ pub struct ProxyState {
     pub breakers: Breakers,
     keys: Arc<Keys>,
     publisher: Publisher,
-    /// The upstream client built at start-up; each HTTP worker thread uses its own copy
-    /// ([`ProxyState::http`]).
+    /// The upstream client built at start-up; each HTTP worker thread uses a copy with a pool of
+    /// its own ([`ProxyState::http`]).
     http: UpstreamClient,
     http_per_thread: thread_local::ThreadLocal<UpstreamClient>,
     trust_forwarded_for: bool,
@@ -152,11 +152,10 @@ impl ProxyState {
     /// The upstream client of the calling thread. Every HTTP worker has a connection pool of
     /// its own: a connection's task runs on the worker that opened it, so a request never
     /// hands its upstream I/O to another thread (one shared pool cost two cross-thread wake-ups
-    /// and contended allocator locks per request). Falls back to the shared client if a
-    /// thread's own cannot be built.
+    /// and contended allocator locks per request). The TLS set-up and the proxy settings are
+    /// the start-up client's, shared.
     fn http(&self) -> &UpstreamClient {
-        self.http_per_thread
-            .get_or(|| UpstreamClient::new().unwrap_or_else(|_| self.http.clone()))
+        self.http_per_thread.get_or(|| self.http.with_own_pool())
     }
 }
 
