@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -72,8 +73,6 @@ pub struct UpstreamRequest {
     /// Always `POST` today.
     pub method: Method,
     /// The full URL, query included.
-    pub url: Url,
-    /// The same URL as an `http::Uri`, for [`crate::UpstreamClient`].
     pub uri: http::Uri,
     /// Content type, accept, credentials (marked sensitive).
     pub headers: HeaderMap,
@@ -86,7 +85,7 @@ impl UpstreamRequest {
     /// Add a timeout on the returned builder.
     pub fn into_reqwest(self, client: &reqwest::Client) -> reqwest::RequestBuilder {
         client
-            .request(self.method, self.url)
+            .request(self.method, self.uri.to_string())
             .headers(self.headers)
             .body(self.body)
     }
@@ -96,7 +95,7 @@ impl fmt::Debug for UpstreamRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UpstreamRequest")
             .field("method", &self.method)
-            .field("url", &self.url.as_str())
+            .field("url", &self.uri)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body_bytes", &self.body.len())
             .finish()
@@ -208,12 +207,19 @@ const URL_CACHE: usize = 512;
 thread_local! {
     /// Upstream URLs parsed on this thread: a proxy sends request after request to the same few
     /// URLs, and parsing one (IDNA host processing included) cost ~4% of the gateway's CPU.
-    static PARSED_URLS: RefCell<HashMap<String, (Url, http::Uri)>> = RefCell::new(HashMap::new());
+    static PARSED_URLS: RefCell<HashMap<String, Rc<ParsedUrl>>> = RefCell::new(HashMap::new());
 }
 
-/// `text` as an http(s) URL with a host (and as the same `http::Uri`), from this thread's cache
-/// when it was parsed before.
-fn parse_http_url(text: String) -> Option<(Url, http::Uri)> {
+/// One upstream URL, parsed: as a `Url` (SigV4 signs it) and as the `http::Uri` requests carry.
+#[derive(Debug, PartialEq)]
+struct ParsedUrl {
+    url: Url,
+    uri: http::Uri,
+}
+
+/// `text` as an http(s) URL with a host, from this thread's cache when it was parsed before
+/// (shared, not copied).
+fn parse_http_url(text: String) -> Option<Rc<ParsedUrl>> {
     if let Some(parsed) = PARSED_URLS.with_borrow(|cache| cache.get(&text).cloned()) {
         return Some(parsed);
     }
@@ -222,13 +228,14 @@ fn parse_http_url(text: String) -> Option<(Url, http::Uri)> {
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())?;
     // The serialized `Url` is normalized (IDNA hosts in ASCII), which `Uri` accepts.
     let uri = http::Uri::try_from(url.as_str()).ok()?;
+    let parsed = Rc::new(ParsedUrl { url, uri });
     PARSED_URLS.with_borrow_mut(|cache| {
         if cache.len() >= URL_CACHE {
             cache.clear();
         }
-        cache.insert(text, (url.clone(), uri.clone()));
+        cache.insert(text, parsed.clone());
     });
-    Some((url, uri))
+    Some(parsed)
 }
 
 /// Builds the request for `call` with `body` (already in the provider's format): URL, content
@@ -249,7 +256,7 @@ pub(crate) fn build_upstream_at(
     now: SystemTime,
 ) -> Result<UpstreamRequest, BuildError> {
     let provider = target.provider;
-    let (url, uri) = parse_http_url(format!("{}{}", base_url(target)?, path(target, call)?))
+    let parsed = parse_http_url(format!("{}{}", base_url(target)?, path(target, call)?))
         .ok_or(BuildError::InvalidBaseUrl(provider))?;
     let accept = match (provider, call) {
         // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
@@ -262,7 +269,7 @@ pub(crate) fn build_upstream_at(
     headers.insert(ACCEPT, HeaderValue::from_static(accept));
     let credentials = if provider == Provider::Bedrock {
         let signed = [("content-type", "application/json"), ("accept", accept)];
-        sigv4::sign_request("POST", &url, &signed, &body, target.secret, now)
+        sigv4::sign_request("POST", &parsed.url, &signed, &body, target.secret, now)
     } else {
         key_headers(provider, target.secret)
     }
@@ -272,8 +279,7 @@ pub(crate) fn build_upstream_at(
     }
     Ok(UpstreamRequest {
         method: Method::POST,
-        url,
-        uri,
+        uri: parsed.uri.clone(),
         headers,
         body,
     })
@@ -313,8 +319,8 @@ mod tests {
         let text = "http://127.0.0.1:9/v1/chat/completions";
         let first = parse_http_url(text.to_owned()).unwrap();
         assert_eq!(
-            first.1.to_string(),
-            first.0.as_str(),
+            first.uri.to_string(),
+            first.url.as_str(),
             "the Uri is the same URL"
         );
         assert!(PARSED_URLS.with_borrow(|c| c.contains_key(text)));
@@ -336,14 +342,14 @@ mod tests {
         let key = ProviderSecret::from_api_key("sk-test-0123456789abcdefghij");
         let gemini = build(Provider::Gemini, &key, "gemini-2.5-flash", Call::ChatStream);
         assert_eq!(
-            gemini.url.as_str(),
+            gemini.uri.to_string(),
             "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
         );
         assert!(gemini.headers.contains_key("x-goog-api-key"));
-        assert!(!gemini.url.as_str().contains("key="));
+        assert!(!gemini.uri.to_string().contains("key="));
         let anthropic = build(Provider::Anthropic, &key, "claude", Call::Chat);
         assert_eq!(
-            anthropic.url.as_str(),
+            anthropic.uri.to_string(),
             "https://api.anthropic.com/v1/messages"
         );
         assert_eq!(anthropic.headers["anthropic-version"], "2023-06-01");
@@ -354,12 +360,12 @@ mod tests {
         );
         let azure = build(Provider::Azure, &azure, "gpt-4o-prod", Call::Chat);
         assert_eq!(
-            azure.url.as_str(),
+            azure.uri.to_string(),
             "https://acme.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21"
         );
         assert!(azure.headers.contains_key("api-key"));
         let cohere = build(Provider::Cohere, &key, "command-r", Call::Embed);
-        assert_eq!(cohere.url.as_str(), "https://api.cohere.com/v2/embed");
+        assert_eq!(cohere.uri.to_string(), "https://api.cohere.com/v2/embed");
         assert!(format!("{cohere:?}").contains("authorization"));
         assert!(!format!("{cohere:?}").contains("sk-test"));
     }
@@ -378,7 +384,7 @@ mod tests {
             Call::ChatStream,
         );
         assert_eq!(
-            request.url.as_str(),
+            request.uri.to_string(),
             "https://bedrock-runtime.us-west-2.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream"
         );
         let auth = request.headers["authorization"].to_str().unwrap();
