@@ -142,9 +142,7 @@ async fn main() -> ExitCode {
         Command::Admin { action } => cli::admin::run(&cfg, action).await,
         Command::Client(_) => Ok(()),
     };
-    // Flush pending spans before exiting (blocking: off the async workers).
-    let _flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
-    match result {
+    let code = match &result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let text = format!("{e:#}");
@@ -152,7 +150,11 @@ async fn main() -> ExitCode {
             report(&format!("keyward: {}", keyward_crypto_redact(&text)));
             ExitCode::FAILURE
         }
-    }
+    };
+    // Flush pending spans and write out queued log lines, the error above included, before
+    // exiting (blocking: off the async workers).
+    let _flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    code
 }
 
 fn keyward_crypto_redact(s: &str) -> String {
