@@ -26,8 +26,16 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
+/// The number at `pointer`, a JSON pointer of object keys (`/a/b`), or 0. Walks the keys without
+/// allocating: `Value::pointer` builds two `String`s per key, ~2% of the proxy's CPU when usage
+/// was read with it.
 fn count(value: &Value, pointer: &str) -> u64 {
-    value.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
+    pointer
+        .split('/')
+        .skip(1)
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 impl Usage {
@@ -301,6 +309,18 @@ impl FinishReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_walks_object_keys_and_defaults_to_zero() {
+        let v = json!({"a": {"b": 7, "s": "7", "n": null}, "top": 3});
+        assert_eq!(count(&v, "/a/b"), 7);
+        assert_eq!(count(&v, "/top"), 3);
+        assert_eq!(count(&v, "/a/s"), 0, "a string is not a count");
+        assert_eq!(count(&v, "/a/n"), 0);
+        assert_eq!(count(&v, "/a/missing"), 0);
+        assert_eq!(count(&v, "/missing/b"), 0);
+        assert_eq!(count(&json!([1, 2]), "/0"), 0, "arrays are not walked");
+    }
 
     #[test]
     fn openai_cached_tokens_are_split_out_of_the_prompt() {

@@ -601,11 +601,12 @@ async fn request_context(
     });
     let res = crate::request_id::within(id, next.call(req)).await?;
     if let Some((method, route, request_id)) = line {
+        // Text fields as `&str`: recorded as strings directly, not through `Display`.
         tracing::info!(
-            method = %method,
-            route = %route,
+            method = method.as_str(),
+            route = route.as_str(),
             status = res.status().as_u16(),
-            request_id = %request_id,
+            request_id = request_id.as_str(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "http request"
         );
