@@ -3,9 +3,9 @@
 //!
 //! In a service ([`init`]) the lines leave through a background thread ([`Queued`]): the thread
 //! that logs only formats the line and queues it; `keyward-log` redacts the lines and writes them
-//! to stdout many at a time. One access-log line per proxied request cost the gateway ~6 µs of
-//! CPU per request when each line was redacted and written on the request's own thread
-//! (bench/RESULTS.md, "LLM proxy").
+//! to stdout many at a time. When each access-log line was redacted and written on the request's
+//! own thread, logging cost the gateway twice the CPU per request that it costs now
+//! (bench/RESULTS.md, "LLM proxy", session of 2026-12-06 22:00).
 
 use std::io::{BufWriter, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
