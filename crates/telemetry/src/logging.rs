@@ -96,9 +96,9 @@ pub struct Queued {
 }
 
 /// One line being formatted; queued when dropped.
-pub struct QueuedLine {
+pub struct QueuedLine<'a> {
     buf: Vec<u8>,
-    tx: SyncSender<Queue>,
+    tx: &'a SyncSender<Queue>,
 }
 
 impl Queued {
@@ -120,16 +120,16 @@ impl Queued {
 }
 
 impl<'a> MakeWriter<'a> for Queued {
-    type Writer = QueuedLine;
+    type Writer = QueuedLine<'a>;
     fn make_writer(&'a self) -> Self::Writer {
         QueuedLine {
             buf: Vec::with_capacity(256),
-            tx: self.tx.clone(),
+            tx: &self.tx,
         }
     }
 }
 
-impl Write for QueuedLine {
+impl Write for QueuedLine<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
         Ok(data.len())
@@ -140,7 +140,7 @@ impl Write for QueuedLine {
     }
 }
 
-impl Drop for QueuedLine {
+impl Drop for QueuedLine<'_> {
     fn drop(&mut self) {
         if !self.buf.is_empty() {
             // Fails only once the log thread is gone (it never stops on its own).
