@@ -5,11 +5,11 @@
 # The gateway process's RSS: when ready, with 1,000 open connections at a steady 1,000 req/s
 # (first, on the fresh gateway), after the runs, and with 1,000 connections flat out (last).
 # Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_ROUNDS (3 rounds of direct, then through
-# Keyward), KW_BENCH_MOCK_PORT (18080), KW_BENCH_WORKERS (the gateway's HTTP workers; default one
-# per core), KW_BENCH_GATEWAY_WRAPPER
-# (runs the gateway process under a profiler, e.g. "heaptrack -o /tmp/gw" or "perf record -g --"),
-# KW_BENCH_LOG=1 (the gateway logs as in production: JSON lines at `info`, one access-log line per
-# request, to a file; off by default).
+# Keyward), KW_BENCH_RATE (5000: one more pair of runs at this fixed rate; 0 skips it),
+# KW_BENCH_MOCK_PORT (18080), KW_BENCH_WORKERS (the gateway's HTTP workers; default one per core),
+# KW_BENCH_GATEWAY_WRAPPER (runs the gateway process under a profiler, e.g.
+# "heaptrack -o /tmp/gw" or "perf record -g --"), KW_BENCH_LOG=1 (the gateway logs as in
+# production: JSON lines at `info`, one access-log line per request, to a file; off by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset DATABASE_URL
@@ -49,9 +49,9 @@ url=$(sed -n 's/^URL=//p' "$work/gw.out")
 key=$(sed -n 's/^KEY=//p' "$work/gw.out")
 body='{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"Say hello."}]}'
 
-run() { # name url auth
+run() { # name url auth [more oha options]
   oha -z "${secs}s" -c "$conc" --no-tui --output-format json -m POST \
-    -H 'content-type: application/json' -H "authorization: Bearer $3" -d "$body" "$2" >"$work/$1.json"
+    -H 'content-type: application/json' -H "authorization: Bearer $3" -d "$body" "${@:4}" "$2" >"$work/$1.json"
 }
 summ() {
   python3 - "$work/$1.json" <<'PY'
@@ -107,6 +107,20 @@ print(f"median of {len(rows)} rounds: through keyward {med([r[1] for r in rows])
       f"added p50 {med([r[3]-r[2] for r in rows]):.3f} ms; added p99 {med([r[5]-r[4] for r in rows]):.3f} ms; "
       f"gateway CPU {med([r[6]/hz*1e6/max(r[7],1) for r in rows]):.1f} µs per request")
 PY
+
+# The same connections at a fixed rate below saturation (KW_BENCH_RATE requests/s in all, default
+# 5,000; 0 skips it): flat out, each side's latency is mostly its queue (c / throughput), so this
+# shows what the gateway adds when neither the gateway nor the cores are the bottleneck.
+rate="${KW_BENCH_RATE:-5000}"
+if [ "$rate" -gt 0 ]; then
+  run direct_rate "http://127.0.0.1:$mport/v1/chat/completions" "sk-proj-benchFAKEbenchFAKEbenchFAKEbenchFAKEbenchFAKE00" -q "$rate"
+  run proxy_rate "$url/v1/chat/completions" "$key" -q "$rate"
+  read -r d_rps d_p50 d_p99 d_codes <<<"$(summ direct_rate)"
+  read -r p_rps p_p50 p_p99 p_codes <<<"$(summ proxy_rate)"
+  echo "c=$conc at $rate req/s: direct $d_rps req/s, p50 $d_p50 ms, p99 $d_p99 ms, $d_codes; through keyward $p_rps req/s, p50 $p_p50 ms, p99 $p_p99 ms, $p_codes"
+  python3 -c 'import sys; a,b,c,d=map(float,sys.argv[1:]); print(f"c='"$conc"' at '"$rate"' req/s: added p50 {c-a:.3f} ms; added p99 {d-b:.3f} ms")' \
+    "$d_p50" "$d_p99" "$p_p50" "$p_p99"
+fi
 
 echo "gateway process RSS after the runs: $(rss) MB"
 # Last, 1,000 connections flat out (each sends its next request as soon as it has an answer).
