@@ -16,7 +16,7 @@ pub use grpc::{
 };
 pub use host::Host;
 pub use logging::{
-    LogFormat, Queued, TelemetryConfig, TelemetryGuard, init, otlp_provider, redacting_subscriber,
+    LogFormat, TelemetryConfig, TelemetryGuard, init, otlp_provider, redacting_subscriber,
 };
 pub use metrics::Metrics;
 pub use ops::{CheckFn, Readiness, ops_routes, ops_server};

@@ -23,6 +23,12 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::{Error, Result};
 
+/// Writes one formatted line to `out` with its secrets masked: the one way a log line leaves.
+fn write_redacted<W: Write>(out: &mut W, line: &[u8]) -> std::io::Result<()> {
+    let text = String::from_utf8_lossy(line);
+    out.write_all(keyward_crypto::redact::redact(&text).as_bytes())
+}
+
 /// A writer that redacts each formatted event before writing it to the inner sink.
 pub struct RedactingWriter<W: Write> {
     buf: Vec<u8>,
@@ -39,9 +45,7 @@ impl<W: Write> Write for RedactingWriter<W> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&self.buf);
-        let clean = keyward_crypto::redact::redact(&text);
-        let res = self.inner.write_all(clean.as_bytes());
+        let res = write_redacted(&mut self.inner, &self.buf);
         self.buf.clear();
         res.and_then(|()| self.inner.flush())
     }
@@ -171,8 +175,7 @@ fn write_lines<W: Write>(rx: &Receiver<Queue>, sink: W) {
 fn put<W: Write>(out: &mut BufWriter<W>, item: Queue) {
     match item {
         Queue::Line(line) => {
-            let text = String::from_utf8_lossy(&line);
-            let _written = out.write_all(keyward_crypto::redact::redact(&text).as_bytes());
+            let _written = write_redacted(out, &line);
         }
         Queue::Flush(ack) => {
             let _flushed = out.flush();
