@@ -38,7 +38,7 @@ pub fn assign(req: &ServiceRequest) -> String {
         .get(&HEADER_NAME)
         .and_then(|v| v.to_str().ok())
         .filter(|v| sane(v))
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string);
+        .map_or_else(|| keyward_core::id::uuid_v7().to_string(), str::to_string);
     req.extensions_mut().insert(RequestId(id.clone()));
     id
 }

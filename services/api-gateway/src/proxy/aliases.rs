@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -19,7 +19,7 @@ pub type Aliases = Arc<HashMap<String, String>>;
 pub struct AliasCache {
     pool: PgPool,
     ttl: Duration,
-    map: Mutex<HashMap<Uuid, (Aliases, Instant)>>,
+    map: RwLock<HashMap<Uuid, (Aliases, Instant)>>,
     /// Bumped by every invalidation: a load that raced with one is used but not cached.
     generation: AtomicU64,
 }
@@ -29,7 +29,7 @@ impl AliasCache {
         Self {
             pool,
             ttl,
-            map: Mutex::default(),
+            map: RwLock::default(),
             generation: AtomicU64::new(0),
         }
     }
@@ -41,7 +41,7 @@ impl AliasCache {
     pub async fn get(&self, org: Uuid) -> sqlx::Result<Aliases> {
         if let Some((hit, at)) = self
             .map
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&org)
             && at.elapsed() < self.ttl
@@ -56,7 +56,7 @@ impl AliasCache {
                 .map(|a| (a.alias, a.target))
                 .collect(),
         );
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) == generation {
             map.insert(org, (loaded.clone(), Instant::now()));
         }
@@ -67,7 +67,7 @@ impl AliasCache {
     pub fn invalidate(&self, org: Uuid) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.map
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&org);
     }
@@ -76,7 +76,7 @@ impl AliasCache {
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.map
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }

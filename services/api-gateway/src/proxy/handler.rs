@@ -110,7 +110,7 @@ fn request_id(req: &HttpRequest) -> String {
     req.extensions()
         .get::<crate::request_id::RequestId>()
         .map(|r| r.0.clone())
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+        .unwrap_or_else(|| keyward_core::id::uuid_v7().to_string())
 }
 
 fn presented_key(req: &HttpRequest) -> Option<&str> {

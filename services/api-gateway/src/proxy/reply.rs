@@ -7,7 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderName;
 use keyward_proto::v1::UsageEvent;
 use keyward_providers::{ApiShape, ClientApi, ClientError, ErrorKind, Provider, Usage, error_body};
-use uuid::Uuid;
 
 use super::vkeys::VkeyRecord;
 
@@ -121,7 +120,7 @@ pub fn usage_event(
         .unwrap_or_default();
     let p = priced(&o.usage);
     UsageEvent {
-        event_id: Uuid::now_v7().to_string(),
+        event_id: keyward_core::id::uuid_v7().to_string(),
         ts: Some(prost_types::Timestamp {
             seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
             nanos: i32::try_from(now.subsec_nanos()).unwrap_or(0),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use keyward_proto::v1::vault_service_client::VaultServiceClient;
@@ -64,7 +64,7 @@ enum CacheKey {
 pub struct SecretCache {
     vault: VaultClient,
     ttl: Duration,
-    map: Mutex<HashMap<CacheKey, (Arc<ResolvedKey>, Instant)>>,
+    map: RwLock<HashMap<CacheKey, (Arc<ResolvedKey>, Instant)>>,
     generation: AtomicU64,
 }
 
@@ -93,7 +93,7 @@ impl SecretCache {
         Self {
             vault,
             ttl,
-            map: Mutex::default(),
+            map: RwLock::default(),
             generation: AtomicU64::new(0),
         }
     }
@@ -143,7 +143,7 @@ impl SecretCache {
     ) -> Result<Arc<ResolvedKey>, ResolveError> {
         if let Some((hit, at)) = self
             .map
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
             && at.elapsed() < self.ttl
@@ -213,7 +213,7 @@ impl SecretCache {
             secret: secret_from(material, provider),
             candidates,
         });
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) == generation {
             map.insert(key, (resolved.clone(), Instant::now()));
         }
@@ -224,7 +224,7 @@ impl SecretCache {
     pub fn drop_key(&self, key_id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.map
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|_, (k, _)| k.id != key_id && !k.candidates.iter().any(|c| c.id == key_id));
     }
@@ -233,7 +233,7 @@ impl SecretCache {
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.map
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
