@@ -2,6 +2,9 @@
 # LLM proxy: oha (c=32, 15 s) straight at a minimal OpenAI-compatible mock, then through the
 # gateway (release build; virtual-key auth, RPM/TPM limits, a hard budget from the real cost
 # service, vault-resolved provider key, usage events published with confirms to RabbitMQ).
+# Between the two, the stack's floor: a bare forwarder with the gateway's HTTP server and upstream
+# client and none of Keyward's work (`proxy bare`), so the figures split into what any
+# actix-web + hyper hop costs on this machine and what Keyward adds on top of it.
 # The gateway process's RSS: when ready, with 1,000 open connections at a steady 1,000 req/s
 # (first, on the fresh gateway), after the runs, and with 1,000 connections flat out (last).
 # Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_ROUNDS (3 rounds of direct, then through
@@ -30,6 +33,7 @@ for l in sys.stdin:
 work=$(mktemp -d)
 cleanup() {
   [ -n "${gpid:-}" ] && kill -INT "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null || true
+  [ -n "${bpid:-}" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null || true
   [ -n "${mpid:-}" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -46,6 +50,11 @@ gpid=$!
 for _ in $(seq 1 600); do grep -q READY "$work/gw.out" 2>/dev/null && break; sleep 0.2; done
 grep -q READY "$work/gw.out" || { echo "gateway did not start"; tail -20 "$work/gw.err"; exit 1; }
 url=$(sed -n 's/^URL=//p' "$work/gw.out")
+"$bin" bare "http://127.0.0.1:$mport" >"$work/bare.out" 2>&1 &
+bpid=$!
+for _ in $(seq 1 100); do grep -q READY "$work/bare.out" 2>/dev/null && break; sleep 0.1; done
+grep -q READY "$work/bare.out" || { echo "the bare forwarder did not start:"; cat "$work/bare.out"; exit 1; }
+bare_url=$(sed -n 's/^URL=//p' "$work/bare.out")
 key=$(sed -n 's/^KEY=//p' "$work/gw.out")
 body='{"model":"gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"Say hello."}]}'
 
@@ -84,28 +93,36 @@ printf '%-6s %-16s %10s %10s %10s  %s\n' "round" "" "req/s" "p50 ms" "p99 ms" "s
 : >"$work/rounds.txt"
 for r in $(seq 1 "$rounds"); do
   run direct "http://127.0.0.1:$mport/v1/chat/completions" "sk-proj-benchFAKEbenchFAKEbenchFAKEbenchFAKEbenchFAKE00"
+  run bare "$bare_url/v1/chat/completions" "unused"
   t0=$(cpu_ticks)
   run proxy "$url/v1/chat/completions" "$key"
   t1=$(cpu_ticks)
   read -r d_rps d_p50 d_p99 d_codes <<<"$(summ direct)"
+  read -r b_rps b_p50 b_p99 b_codes <<<"$(summ bare)"
   read -r p_rps p_p50 p_p99 p_codes <<<"$(summ proxy)"
   n=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).get("statusCodeDistribution",{}).values()))' "$work/proxy.json")
   printf '%-6s %-16s %10s %10s %10s  %s\n' "$r" "direct (mock)" "$d_rps" "$d_p50" "$d_p99" "$d_codes"
+  printf '%-6s %-16s %10s %10s %10s  %s\n' "$r" "bare forwarder" "$b_rps" "$b_p50" "$b_p99" "$b_codes"
   printf '%-6s %-16s %10s %10s %10s  %s\n' "$r" "through keyward" "$p_rps" "$p_p50" "$p_p99" "$p_codes"
-  echo "$d_rps $p_rps $d_p50 $p_p50 $d_p99 $p_p99 $((t1 - t0)) $n" >>"$work/rounds.txt"
+  echo "$d_rps $p_rps $d_p50 $p_p50 $d_p99 $p_p99 $((t1 - t0)) $n $b_rps $b_p50 $b_p99" >>"$work/rounds.txt"
 done
 python3 - "$work/rounds.txt" "$(getconf CLK_TCK)" <<'PY'
 import statistics,sys
 hz=int(sys.argv[2])
 rows=[list(map(float,l.split())) for l in open(sys.argv[1]) if l.strip()]
-for i,(d,p,a,b,c,e,t,n) in enumerate(rows,1):
+for i,(d,p,a,b,c,e,t,n,fr,f50,f99) in enumerate(rows,1):
     print(f"round {i}: throughput ratio {p/d:.2f}; added p50 {b-a:.3f} ms; added p99 {e-c:.3f} ms; "
-          f"gateway process CPU (user + system) {t/hz*1e6/max(n,1):.1f} µs per request")
+          f"gateway process CPU (user + system) {t/hz*1e6/max(n,1):.1f} µs per request; "
+          f"bare forwarder: ratio {fr/d:.2f}, added p50 {f50-a:.3f} ms, added p99 {f99-c:.3f} ms")
 med=lambda xs: statistics.median(xs)
 print(f"median of {len(rows)} rounds: through keyward {med([r[1] for r in rows]):.0f} req/s "
       f"(direct {med([r[0] for r in rows]):.0f}); throughput ratio {med([r[1]/r[0] for r in rows]):.2f}; "
       f"added p50 {med([r[3]-r[2] for r in rows]):.3f} ms; added p99 {med([r[5]-r[4] for r in rows]):.3f} ms; "
       f"gateway CPU {med([r[6]/hz*1e6/max(r[7],1) for r in rows]):.1f} µs per request")
+print(f"median of {len(rows)} rounds, the stack's floor (bare forwarder): {med([r[8] for r in rows]):.0f} req/s; "
+      f"throughput ratio {med([r[8]/r[0] for r in rows]):.2f}; added p50 {med([r[9]-r[2] for r in rows]):.3f} ms; "
+      f"added p99 {med([r[10]-r[4] for r in rows]):.3f} ms; Keyward over the floor: "
+      f"{med([r[1]/r[8] for r in rows]):.2f}x the throughput, p99 {med([r[5]-r[10] for r in rows]):+.3f} ms")
 PY
 
 # The same connections at a fixed rate below saturation (KW_BENCH_RATE requests/s in all, default

@@ -10,6 +10,8 @@
 //!   org budget from the cost service. Prints `URL=…`, `KEY=…`, `PID=…` (the gateway's) and
 //!   `READY`, then serves until SIGINT. With `KW_BENCH_LOG=FILE` the gateway logs as in
 //!   production (JSON lines at `info`, an access-log line per request) into `FILE`.
+//! - `proxy bare MOCK_URL`: the floor of the stack: the gateway's HTTP server (actix-web) and
+//!   upstream client, forwarding to `MOCK_URL` with none of Keyward's work in between.
 
 #![expect(
     clippy::unwrap_used,
@@ -27,6 +29,7 @@ use keyward_bus::topology::USAGE_INGEST;
 use keyward_bus::{Broker, ConsumerOptions, Handled, Message, consume};
 use keyward_core::ServiceName;
 use keyward_proto::v1 as pb;
+use keyward_providers::{UpstreamClient, UpstreamRequest};
 use keyward_telemetry::IdentityInjector;
 use keyward_testkit::{TestPlatform, attached_platform, free_port};
 use serde_json::{Value, json};
@@ -71,6 +74,72 @@ fn mock(port: u16) -> std::io::Result<()> {
             .bind(("127.0.0.1", port))?
             .run(),
     )
+}
+
+thread_local! {
+    /// The bare forwarder's upstream client: one pool per HTTP worker, as the gateway's.
+    static BARE_HTTP: UpstreamClient = UpstreamClient::new().unwrap();
+}
+
+/// The bare forwarder's one route: the body, as it came, to `MOCK_URL` with the mock's key;
+/// the answer's status and body back. No auth, limits, budget, metering, logging or middleware.
+async fn bare_chat(body: web::Bytes, upstream: web::Data<http::Uri>) -> HttpResponse {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::AUTHORIZATION,
+        http::HeaderValue::from_str(&format!("Bearer {UPSTREAM_KEY}")).unwrap(),
+    );
+    let request = UpstreamRequest {
+        method: http::Method::POST,
+        uri: upstream.get_ref().clone(),
+        headers,
+        body,
+    };
+    let client = BARE_HTTP.with(UpstreamClient::clone);
+    match client.send(request).await {
+        Ok(resp) => {
+            let status = actix_web::http::StatusCode::from_u16(resp.status.as_u16()).unwrap();
+            match resp.bytes().await {
+                Ok(b) => HttpResponse::build(status)
+                    .content_type("application/json")
+                    .body(b),
+                Err(_) => HttpResponse::BadGateway().finish(),
+            }
+        }
+        Err(_) => HttpResponse::BadGateway().finish(),
+    }
+}
+
+/// `proxy bare MOCK_URL`: the stack's floor. The same HTTP server (actix-web, one worker per
+/// core) and upstream client (`keyward_providers::UpstreamClient`, a pool per worker) as the
+/// gateway, forwarding to the mock with nothing of Keyward in between. Prints `URL=`, `PID=`
+/// and `READY`.
+fn bare(mock_url: &str) -> std::io::Result<()> {
+    let upstream: http::Uri = format!("{mock_url}/v1/chat/completions").parse().unwrap();
+    let workers = std::env::var("KW_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let port = free_port();
+    let upstream = web::Data::new(upstream);
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(upstream.clone())
+                .route("/v1/chat/completions", web::post().to(bare_chat))
+        })
+        .workers(workers)
+        .bind(("127.0.0.1", port))?
+        .run();
+        println!("URL=http://127.0.0.1:{port}");
+        println!("PID={}", std::process::id());
+        println!("READY");
+        server.await
+    })
 }
 
 fn channel(tp: &TestPlatform, url: &str) -> InterceptedService<Channel, IdentityInjector> {
@@ -374,6 +443,12 @@ fn main() {
                 .unwrap()
                 .block_on(gateway(mock_url));
         }
-        _ => println!("usage: proxy mock PORT | proxy gateway MOCK_URL (see bench/proxy.sh)"),
+        Some("bare") => {
+            let mock_url = args.get(1).map_or("http://127.0.0.1:18080", String::as_str);
+            bare(mock_url).unwrap();
+        }
+        _ => println!(
+            "usage: proxy mock PORT | proxy gateway MOCK_URL | proxy bare MOCK_URL (see bench/proxy.sh)"
+        ),
     }
 }
