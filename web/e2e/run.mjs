@@ -12,7 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
 import { startMockProvider } from './mock-provider.mjs';
 import { CHROMIUM, E2E_DIR, KEYWARD, WEB_DIR, bootstrapOwner, cleanupOnSigint, cleanups, launchChromium, platformEnv as basePlatformEnv, psql, requireFiles, runWithCleanup, signIn, sleep, startKeyward, submitSignIn, until } from './common.mjs';
 
@@ -73,6 +74,10 @@ async function platformEnv() {
   const { env, gateway } = await basePlatformEnv({ db: DB, namespace: `e2e${Date.now().toString(36)}`, work: WORK });
   // Sign checkpoints quickly so "verify chain" covers this run's entries.
   env.KEYWARD__AUDIT__CHECKPOINT_INTERVAL_SECS = '5';
+  // The webhook receiver of the alert step listens on 127.0.0.1, which both SSRF guards refuse by
+  // default: the gateway's when the channel is saved, the alert service's when it sends.
+  env.KEYWARD__API_GATEWAY__ALLOW_PRIVATE_WEBHOOK_TARGETS = 'true';
+  env.KEYWARD__ALERT__ALLOW_PRIVATE_TARGETS = 'true';
   return { env, gateway };
 }
 
@@ -393,6 +398,90 @@ async function main() {
     }
     if (status !== 200) throw new Error(`the proxy answered ${status} for model "fast"`);
     return `the form refused "openai/fast"; alias fast → openai/gpt-4o-mini saved and answered by the proxy (model ${model})`;
+  });
+
+  await step('alerts: add a webhook channel, a test send reaches the receiver signed, create and edit a rule', async () => {
+    // A local webhook receiver: records each request's headers and body.
+    const received = [];
+    const receiver = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => receiver.close());
+    const hook = `http://127.0.0.1:${receiver.address().port}/keyward-hook`;
+
+    await page.goto(`${ui.url}/#/alerts?tab=channels`);
+    await page.getByRole('button', { name: 'Add channel' }).first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator('#c-name').fill('e2e hook');
+    await dialog.locator('#c-url').fill(hook);
+    await dialog.getByRole('button', { name: 'Add channel' }).click();
+    const secret = (await page.getByTestId('signing-secret').textContent({ timeout: 10_000 })).trim();
+    if (secret.length < 16) throw new Error(`the generated signing secret is too short: ${secret.length} characters`);
+    await page.getByRole('button', { name: 'I have saved it' }).click();
+    // The list shows a hint of the URL, never the URL itself.
+    const rows = await page.locator('table').first().innerText();
+    if (rows.includes(hook)) throw new Error('the channel list shows the webhook URL');
+
+    await page.getByRole('button', { name: 'Test send to e2e hook' }).click();
+    const result = await page.getByTestId('test-result').innerText({ timeout: 15_000 });
+    if (!/was delivered/.test(result)) throw new Error(`test send: ${result}`);
+    const got = received.at(-1);
+    if (!got) throw new Error('the receiver got nothing');
+    const sig = String(got.headers['x-keyward-signature'] ?? '');
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(sig);
+    if (!m) throw new Error(`no valid X-Keyward-Signature header: "${sig}"`);
+    const expected = createHmac('sha256', secret).update(`${m[1]}.`).update(got.body).digest();
+    if (!timingSafeEqual(expected, Buffer.from(m[2], 'hex'))) throw new Error('the signature does not verify with the secret shown once');
+
+    await page.goto(`${ui.url}/#/alerts?tab=rules`);
+    await page.getByRole('button', { name: 'New rule' }).click();
+    const create = page.getByRole('form', { name: 'New alert rule' });
+    await create.locator('#r-name').fill('e2e spend');
+    await create.locator('#r-type').selectOption('spend_spike');
+    await create.getByRole('checkbox', { name: /e2e hook/ }).first().check();
+    await create.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('button', { name: 'Edit rule e2e spend' }).click();
+    const edit = page.getByRole('form', { name: 'Edit rule e2e spend' });
+    await edit.locator('#r-sev').selectOption('critical');
+    await edit.locator('#r-esc').fill('abc');
+    await edit.getByRole('button', { name: 'Save rule' }).click();
+    await edit.locator('#r-escalate_after_minutes-err').waitFor({ timeout: 5_000 });
+    await edit.locator('#r-esc').fill('');
+    await edit.getByRole('button', { name: 'Save rule' }).click();
+    await edit.waitFor({ state: 'detached', timeout: 10_000 });
+    const rules = (await (await fetch(`${gateway}/api/v1/alerts/rules`, { headers: { authorization: `Bearer ${token}` } })).json()).items ?? [];
+    const rule = rules.find((r) => r.name === 'e2e spend');
+    if (!rule) throw new Error('the rule is not listed by the API');
+    if (rule.rule_type !== 'spend_spike' || rule.severity !== 'critical') throw new Error(`rule saved as ${rule.rule_type}/${rule.severity}, not spend_spike/critical`);
+    const channels = (await (await fetch(`${gateway}/api/v1/alerts/channels`, { headers: { authorization: `Bearer ${token}` } })).json()).items ?? [];
+    const channel = channels.find((c) => c.name === 'e2e hook');
+    if (!channel || !rule.channel_ids.includes(channel.id)) throw new Error('the rule does not notify the e2e hook channel');
+    return `test send delivered with a verifying signature (${got.body.length} bytes); rule e2e spend created, a bad escalation refused, severity edited to critical`;
+  });
+
+  await step('price override: a discount added in Settings is listed and stored', async () => {
+    await page.goto(`${ui.url}/#/settings`);
+    const form = page.getByRole('form', { name: 'Add a price override' });
+    await form.waitFor({ timeout: 10_000 });
+    await form.locator('#po-provider').selectOption('openai');
+    await form.locator('#po-model').fill('gpt-4o-mini');
+    await form.locator('#po-discount').fill('150');
+    await form.getByRole('button', { name: 'Add override' }).click();
+    await form.locator('#po-discount[aria-invalid=true]').waitFor({ timeout: 5_000 });
+    await form.locator('#po-discount').fill('12.5');
+    await form.getByRole('button', { name: 'Add override' }).click();
+    await page.getByRole('button', { name: 'Delete override openai gpt-4o-mini' }).waitFor({ timeout: 10_000 });
+    const items = (await (await fetch(`${gateway}/api/v1/pricing/overrides`, { headers: { authorization: `Bearer ${token}` } })).json()).items ?? [];
+    const o = items.find((x) => x.provider === 'openai' && x.model === 'gpt-4o-mini');
+    if (!o) throw new Error('the override is not listed by the API');
+    return `a 150% discount refused; 12.5% on openai/gpt-4o-mini stored (${JSON.stringify(o).slice(0, 160)})`;
   });
 
   // Every page, light and dark: screenshots and accessibility.
