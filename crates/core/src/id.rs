@@ -53,7 +53,7 @@ markers! {
 impl<T> Id<T> {
     /// A new time-ordered id.
     pub fn new() -> Self {
-        Self::from_uuid(Uuid::now_v7())
+        Self::from_uuid(uuid_v7())
     }
 
     /// Wraps an existing UUID.
