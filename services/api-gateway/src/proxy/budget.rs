@@ -54,13 +54,21 @@ pub struct BudgetScope {
 /// at the latest (usage normally lands within a second or two).
 pub const PENDING_TTL: Duration = Duration::from_secs(60);
 
-/// One local settlement not yet seen in the cost service's spend.
+/// Local settlements less than this far apart share one [`Pending`] entry, so a budget holds at
+/// most `PENDING_TTL / PENDING_SLOT` (1,200) entries however many requests settle: one entry per
+/// settlement grew to millions of entries under load while the cost service had not caught up
+/// (and each doubling of that queue was a copy made under the budget's lock).
+pub const PENDING_SLOT: Duration = Duration::from_millis(50);
+
+/// The local settlements of one [`PENDING_SLOT`] not yet seen in the cost service's spend.
 #[derive(Debug)]
 struct Pending {
     amount: i64,
-    /// The local spend figure right after this settlement: once the cost service reports at
-    /// least this much, the settlement is counted there.
+    /// The local spend figure right after the slot's last settlement: once the cost service
+    /// reports at least this much, the whole slot is counted there; a figure between
+    /// `mark - amount` and `mark` covers the slot's first settlements.
     mark: i64,
+    /// When the slot's first settlement was made.
     at: Instant,
 }
 
@@ -97,23 +105,44 @@ impl Counters {
     fn settle(&mut self, reserved: i64, actual: i64) {
         self.reserved -= reserved;
         let actual = actual.max(0);
-        if actual > 0 {
-            self.pending_sum = self.pending_sum.saturating_add(actual);
-            self.pending.push_back(Pending {
-                amount: actual,
-                mark: self.spent(),
-                at: Instant::now(),
-            });
+        if actual == 0 {
+            return;
+        }
+        self.pending_sum = self.pending_sum.saturating_add(actual);
+        let mark = self.spent();
+        let now = Instant::now();
+        match self.pending.back_mut() {
+            Some(last) if now.saturating_duration_since(last.at) < PENDING_SLOT => {
+                last.amount = last.amount.saturating_add(actual);
+                last.mark = mark;
+            }
+            _ => {
+                // A new slot: also the moment to forget what is too old, so the queue stays
+                // bounded while no figure comes from the cost service.
+                self.prune(now);
+                self.pending.push_back(Pending {
+                    amount: actual,
+                    mark,
+                    at: now,
+                });
+            }
         }
     }
 
     /// Drops pending settlements the cost service's `spent` already covers, or that are too old.
     fn prune(&mut self, now: Instant) {
-        while let Some(p) = self.pending.front() {
-            if self.base >= p.mark || now.duration_since(p.at) > PENDING_TTL {
+        while let Some(p) = self.pending.front_mut() {
+            if self.base >= p.mark || now.saturating_duration_since(p.at) > PENDING_TTL {
                 self.pending_sum -= p.amount;
                 self.pending.pop_front();
             } else {
+                // A slot the figure covers in part: its settlements up to `base` are counted
+                // there, the rest (`mark - base`) still here.
+                let uncovered = p.mark - self.base;
+                if uncovered < p.amount {
+                    self.pending_sum -= p.amount - uncovered;
+                    p.amount = uncovered;
+                }
                 break;
             }
         }
@@ -467,6 +496,44 @@ mod tests {
         drop(reserve(&src, &s, 75).unwrap());
         assert_eq!(org.reserved(), 0);
         assert!(reserve(&src, &s, 76).is_err());
+    }
+
+    #[test]
+    fn settlements_share_slots_so_pending_stays_small_and_exact() {
+        let s = scope();
+        let src = InMemoryBudgets::default();
+        let b = Arc::new(Budget::new(
+            Uuid::now_v7(),
+            BudgetLevel::Org,
+            s.org,
+            true,
+            i64::MAX,
+            1_000,
+        ));
+        src.upsert(b.clone());
+        // 10,000 settlements in well under a slot: one pending entry, every micro-dollar counted.
+        let started = Instant::now();
+        for _ in 0..10_000 {
+            reserve(&src, &s, 9).unwrap().settle(7);
+        }
+        let entries = b.lock().pending.len();
+        let (held, spent) = (b.held(), b.spent());
+        assert!(started.elapsed() < PENDING_SLOT || entries > 1);
+        assert!(entries <= 1 + usize::try_from(started.elapsed().as_millis() / 50).unwrap());
+        assert_eq!((held, spent, b.reserved()), (70_000, 71_000, 0));
+        // A figure covering part of the slot: only the rest still counts here.
+        b.observe_spent(1_000 + 7 * 4_000);
+        assert_eq!((b.spent(), b.held()), (71_000, 7 * 6_000));
+        assert_eq!(b.lock().pending.len(), entries);
+        b.observe_spent(71_000);
+        assert_eq!((b.spent(), b.held()), (71_000, 0));
+        assert!(b.lock().pending.is_empty());
+        // A new slot starts after PENDING_SLOT.
+        reserve(&src, &s, 9).unwrap().settle(7);
+        std::thread::sleep(PENDING_SLOT + Duration::from_millis(5));
+        reserve(&src, &s, 9).unwrap().settle(7);
+        assert_eq!(b.lock().pending.len(), 2);
+        assert_eq!(b.held(), 14);
     }
 
     #[test]
