@@ -130,12 +130,54 @@ struct Entry {
     loaded: Instant,
 }
 
+/// Entries before the first sweep of expired ones. Every presented key that is not a virtual
+/// key leaves an unknown-key entry, so without sweeps a client sending made-up keys would grow
+/// the map forever.
+const SWEEP_AT: usize = 65_536;
+
+/// The cached entries, swept of expired ones whenever they double.
+struct Entries {
+    map: HashMap<[u8; 32], Entry>,
+    /// Size at which the next insert sweeps first.
+    sweep_at: usize,
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+            sweep_at: SWEEP_AT,
+        }
+    }
+}
+
+impl Entries {
+    /// Caches `entry`, after dropping the expired entries when the map is due for a sweep. The
+    /// map then stays within twice its live entries (or `SWEEP_AT`): the real keys seen within
+    /// `ttl` and the unknown ones seen within `negative_ttl`, and each sweep is paid for by as
+    /// many inserts as the map held.
+    fn insert(&mut self, hash: [u8; 32], entry: Entry, ttl: Duration, negative_ttl: Duration) {
+        if self.map.len() >= self.sweep_at && !self.map.contains_key(&hash) {
+            self.map.retain(|_, e| {
+                e.loaded.elapsed()
+                    < if e.record.is_some() {
+                        ttl
+                    } else {
+                        negative_ttl
+                    }
+            });
+            self.sweep_at = (self.map.len() * 2).max(SWEEP_AT);
+        }
+        self.map.insert(hash, entry);
+    }
+}
+
 /// The cache.
 pub struct VkeyCache {
     pool: PgPool,
     ttl: Duration,
     negative_ttl: Duration,
-    map: RwLock<HashMap<[u8; 32], Entry>>,
+    map: RwLock<Entries>,
     /// Bumped by every invalidation: a load that raced one is not cached.
     generation: AtomicU64,
 }
@@ -163,7 +205,7 @@ impl VkeyCache {
     pub async fn get(&self, hash: [u8; 32]) -> Result<Option<Arc<VkeyRecord>>, LookupError> {
         {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(e) = map.get(&hash) {
+            if let Some(e) = map.map.get(&hash) {
                 let ttl = if e.record.is_some() {
                     self.ttl
                 } else {
@@ -188,13 +230,11 @@ impl VkeyCache {
         let record = row.map(|r| Arc::new(VkeyRecord::from(r)));
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) == generation {
-            map.insert(
-                hash,
-                Entry {
-                    record: record.clone(),
-                    loaded: Instant::now(),
-                },
-            );
+            let entry = Entry {
+                record: record.clone(),
+                loaded: Instant::now(),
+            };
+            map.insert(hash, entry, self.ttl, self.negative_ttl);
         }
         Ok(record)
     }
@@ -206,15 +246,75 @@ impl VkeyCache {
         self.map
             .write()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .retain(|_, e| e.record.as_ref().is_some_and(|r| r.id != id));
     }
 
     /// Drops everything (events may have been missed while disconnected).
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.map
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        *self.map.write().unwrap_or_else(PoisonError::into_inner) = Entries::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(n: usize) -> [u8; 32] {
+        let mut h = [0; 32];
+        h[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        h
+    }
+
+    fn entry(record: Option<Arc<VkeyRecord>>, age: Duration) -> Entry {
+        Entry {
+            record,
+            loaded: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+        }
+    }
+
+    #[test]
+    fn made_up_keys_do_not_grow_the_cache_forever() {
+        let (ttl, negative_ttl) = (Duration::from_secs(60), Duration::from_secs(2));
+        let real = Arc::new(VkeyRecord {
+            id: Uuid::now_v7(),
+            org_id: Uuid::now_v7(),
+            team_id: None,
+            project_id: None,
+            user_id: None,
+            models: Vec::new(),
+            providers: Vec::new(),
+            cidrs: Vec::new(),
+            limits: Limits::default(),
+            expires_at: None,
+            revoked: false,
+            previous_until: None,
+        });
+        let mut e = Entries::default();
+        e.insert(
+            hash(0),
+            entry(Some(real), Duration::ZERO),
+            ttl,
+            negative_ttl,
+        );
+        // A flood of unknown keys, all older than the negative TTL by the time more arrive.
+        for n in 1..=10 * SWEEP_AT {
+            let age = negative_ttl + Duration::from_millis(1);
+            e.insert(hash(n), entry(None, age), ttl, negative_ttl);
+            assert!(
+                e.map.len() <= SWEEP_AT + 1,
+                "{} entries after {n}",
+                e.map.len()
+            );
+        }
+        assert!(e.map.contains_key(&hash(0)), "the real key stays cached");
+        // Live entries are kept: the map grows past the first sweep only while they are live.
+        let mut e = Entries::default();
+        for n in 0..3 * SWEEP_AT {
+            e.insert(hash(n), entry(None, Duration::ZERO), ttl, negative_ttl);
+        }
+        assert_eq!(e.map.len(), 3 * SWEEP_AT);
+        assert_eq!(e.sweep_at, 4 * SWEEP_AT);
     }
 }
