@@ -516,15 +516,16 @@ mod tests {
         for _ in 0..10_000 {
             reserve(&src, &s, 9).unwrap().settle(7);
         }
+        // (A slow machine may take more than one slot for the loop: one entry per 50 ms.)
         let entries = b.lock().pending.len();
-        let (held, spent) = (b.held(), b.spent());
-        assert!(started.elapsed() < PENDING_SLOT || entries > 1);
-        assert!(entries <= 1 + usize::try_from(started.elapsed().as_millis() / 50).unwrap());
-        assert_eq!((held, spent, b.reserved()), (70_000, 71_000, 0));
-        // A figure covering part of the slot: only the rest still counts here.
+        let slots = 1 + usize::try_from(started.elapsed().as_millis() / 50).unwrap();
+        assert!((1..=slots).contains(&entries), "{entries} entries");
+        assert_eq!((b.held(), b.spent(), b.reserved()), (70_000, 71_000, 0));
+        // A figure covering the first 4,000 settlements: only the other 6,000 still count here,
+        // whether they share a slot with the first ones or not.
         b.observe_spent(1_000 + 7 * 4_000);
         assert_eq!((b.spent(), b.held()), (71_000, 7 * 6_000));
-        assert_eq!(b.lock().pending.len(), entries);
+        assert!(b.lock().pending.len() <= entries);
         b.observe_spent(71_000);
         assert_eq!((b.spent(), b.held()), (71_000, 0));
         assert!(b.lock().pending.is_empty());

@@ -309,10 +309,12 @@ mod tests {
             );
         }
         assert!(e.map.contains_key(&hash(0)), "the real key stays cached");
-        // Live entries are kept: the map grows past the first sweep only while they are live.
+        // Live entries are kept: the map grows past the first sweep only while they are live
+        // (an hour-long TTL here, so a slow run cannot expire any).
         let mut e = Entries::default();
+        let hour = Duration::from_secs(3_600);
         for n in 0..3 * SWEEP_AT {
-            e.insert(hash(n), entry(None, Duration::ZERO), ttl, negative_ttl);
+            e.insert(hash(n), entry(None, Duration::ZERO), hour, hour);
         }
         assert_eq!(e.map.len(), 3 * SWEEP_AT);
         assert_eq!(e.sweep_at, 4 * SWEEP_AT);
