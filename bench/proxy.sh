@@ -7,7 +7,7 @@
 # actix-web + hyper hop costs on this machine and what Keyward adds on top of it.
 # The gateway process's RSS: when ready, with 1,000 open connections at a steady 1,000 req/s
 # (first, on the fresh gateway), after the runs, and with 1,000 connections flat out (last).
-# Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_ROUNDS (3 rounds of direct, bare, then
+# Knobs: KW_BENCH_SECS (15), KW_BENCH_CONC (32), KW_BENCH_ROUNDS (5 rounds of direct, bare, then
 # through Keyward), KW_BENCH_RATE (5000: one more pair of runs at this fixed rate; 0 skips it),
 # KW_BENCH_MOCK_PORT (18080), KW_BENCH_WORKERS (HTTP workers of the gateway and of the bare
 # forwarder; default one per core),
@@ -85,11 +85,11 @@ wait "$opid" || true
 read -r q_rps q_p50 q_p99 q_codes <<<"$(summ q1000)"
 echo "c=1000 at 1000 req/s: $q_rps req/s, p50 $q_p50 ms, p99 $q_p99 ms, $q_codes"
 
-# The c=32 comparison, in KW_BENCH_ROUNDS rounds (default 3) of direct, bare, then through Keyward: two
+# The c=32 comparison, in KW_BENCH_ROUNDS rounds (default 5) of direct, bare, then through Keyward: two
 # shared cores make single runs noisy (the direct p99 alone varies by ±30%), so every round is
 # printed and the verdict is the median of each figure over the rounds.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$gpid_real/stat"; } # utime + stime, in clock ticks
-rounds="${KW_BENCH_ROUNDS:-3}"
+rounds="${KW_BENCH_ROUNDS:-5}"
 printf '%-6s %-16s %10s %10s %10s  %s\n' "round" "" "req/s" "p50 ms" "p99 ms" "status codes"
 : >"$work/rounds.txt"
 for r in $(seq 1 "$rounds"); do
