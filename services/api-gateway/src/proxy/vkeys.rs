@@ -130,6 +130,18 @@ struct Entry {
     loaded: Instant,
 }
 
+impl Entry {
+    /// Whether the entry may still be used: a key for `ttl`, an unknown key for `negative_ttl`.
+    fn live(&self, ttl: Duration, negative_ttl: Duration) -> bool {
+        let ttl = if self.record.is_some() {
+            ttl
+        } else {
+            negative_ttl
+        };
+        self.loaded.elapsed() < ttl
+    }
+}
+
 /// Entries before the first sweep of expired ones. Every presented key that is not a virtual
 /// key leaves an unknown-key entry, so without sweeps a client sending made-up keys would grow
 /// the map forever.
@@ -158,14 +170,7 @@ impl Entries {
     /// many inserts as the map held.
     fn insert(&mut self, hash: [u8; 32], entry: Entry, ttl: Duration, negative_ttl: Duration) {
         if self.map.len() >= self.sweep_at && !self.map.contains_key(&hash) {
-            self.map.retain(|_, e| {
-                e.loaded.elapsed()
-                    < if e.record.is_some() {
-                        ttl
-                    } else {
-                        negative_ttl
-                    }
-            });
+            self.map.retain(|_, e| e.live(ttl, negative_ttl));
             self.sweep_at = (self.map.len() * 2).max(SWEEP_AT);
         }
         self.map.insert(hash, entry);
@@ -205,15 +210,10 @@ impl VkeyCache {
     pub async fn get(&self, hash: [u8; 32]) -> Result<Option<Arc<VkeyRecord>>, LookupError> {
         {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(e) = map.map.get(&hash) {
-                let ttl = if e.record.is_some() {
-                    self.ttl
-                } else {
-                    self.negative_ttl
-                };
-                if e.loaded.elapsed() < ttl {
-                    return Ok(e.record.clone());
-                }
+            if let Some(e) = map.map.get(&hash)
+                && e.live(self.ttl, self.negative_ttl)
+            {
+                return Ok(e.record.clone());
             }
         }
         let generation = self.generation.load(Ordering::Acquire);
